@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((value) => value === '1' || value === 'true');
+
+const dnsServers = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((server) => server.trim())
+      .filter(Boolean),
+  );
+
+/** Every environment variable Vigil reads, parsed once at start-up; nothing else reads process.env. */
+const envSchema = z.object({
+  VIGIL_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  VIGIL_HOST: z.string().default('0.0.0.0'),
+  VIGIL_DATA_DIR: z.string().default('./data'),
+  VIGIL_DNS_SERVERS: dnsServers,
+  VIGIL_ALLOW_PRIVATE: flag,
+  VIGIL_SMTP_URL: z.string().optional(),
+  VIGIL_MAIL_FROM: z.string().default('Vigil <vigil@localhost>'),
+  VIGIL_PUBLIC_URL: z.string().url().optional(),
+  NODE_EXTRA_CA_CERTS: z.string().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid environment:\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+let cached: Env | undefined;
+
+/** The process environment, validated on first use. */
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
