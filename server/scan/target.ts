@@ -94,6 +94,7 @@ export function parseTarget(raw: string, options: TargetOptions = {}): Target {
   const withoutDot = rawHost.endsWith('.') ? rawHost.slice(0, -1) : rawHost;
   if (withoutDot === '') throw invalid(input, 'no host name');
   if (/^[\d.]+$/.test(withoutDot)) throw invalid(input, 'not a valid IP address or host name');
+  if (/(^|\.)\d+$/.test(withoutDot)) throw invalid(input, 'the top-level label cannot be all digits');
   const ascii = domainToASCII(withoutDot);
   if (ascii === '') throw invalid(input, 'not a valid host name (IDN conversion failed)');
   const host = ascii.toLowerCase();
@@ -107,7 +108,6 @@ export function parseTarget(raw: string, options: TargetOptions = {}): Target {
     if (!LABEL.test(label))
       throw invalid(input, `label "${label}" has characters other than a-z, 0-9 and inner "-"`);
   }
-  if (/^\d+$/.test(labels.at(-1)!)) throw invalid(input, 'the top-level label cannot be all digits');
   return { input, host, httpsPort, httpPort };
 }
 
