@@ -3,4 +3,9 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../server/cli.ts');
+const { runCli } = await import('../server/cli.ts');
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  isTTY: process.stdout.isTTY === true,
+});
