@@ -26,6 +26,12 @@ const envSchema = z.object({
   VIGIL_MAIL_FROM: z.string().default('Vigil <vigil@localhost>'),
   VIGIL_PUBLIC_URL: z.string().url().optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
+  /** Scans run at once by the scheduler (an admin setting can override it). */
+  VIGIL_SCAN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Raw scans are kept this many days, then folded into one summary per site per day. */
+  VIGIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(400),
+  /** node-cron expression (with seconds) for the scheduler tick. */
+  VIGIL_TICK_CRON: z.string().default('*/30 * * * * *'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,11 @@
+export {
+  applyMigrations,
+  type Database,
+  type Db,
+  databaseFile,
+  databaseSize,
+  migrateDatabase,
+  openDatabase,
+  openMigratedDatabase,
+  pingDatabase,
+} from './client';
