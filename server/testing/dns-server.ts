@@ -279,6 +279,7 @@ export async function startDnsServer(initial: Record<string, ZoneRecords> = {}):
         if (answer) udp.send(answer, remote.port, remote.address);
       });
       udp.on('error', () => {});
+      let closing: Promise<void> | undefined;
       return {
         address: '127.0.0.1',
         port,
@@ -286,12 +287,15 @@ export async function startDnsServer(initial: Record<string, ZoneRecords> = {}):
         setRecords: (name, records) => zone.set(normaliseName(name), records),
         deleteRecords: (name) => zone.delete(normaliseName(name)),
         queries: () => log,
-        close: async () => {
-          for (const socket of sockets) socket.destroy();
-          await Promise.all([
-            new Promise<void>((resolve) => udp.close(() => resolve())),
-            new Promise<void>((resolve) => tcp.close(() => resolve())),
-          ]);
+        close: () => {
+          closing ??= (async () => {
+            for (const socket of sockets) socket.destroy();
+            await Promise.all([
+              new Promise<void>((resolve) => udp.close(() => resolve())),
+              new Promise<void>((resolve) => tcp.close(() => resolve())),
+            ]);
+          })();
+          return closing;
         },
       };
     } catch (error) {

@@ -330,6 +330,7 @@ export async function startFleet(
     publishDns(site);
   };
 
+  let closing: Promise<void> | undefined;
   const fleet: Fleet = {
     zone,
     dnsServer: dns.server,
@@ -344,14 +345,21 @@ export async function startFleet(
     reconfigure,
     addSite,
     removeSite,
-    close: async () => {
-      await Promise.all([...running.keys()].map(removeSite));
-      httpServer.closeAllConnections();
-      for (const server of await Promise.all(httpsServers.values())) server.closeAllConnections();
-      await dns.close();
-      await rm(caCertFile, { force: true });
+    close: () => {
+      closing ??= closeFleet();
+      return closing;
     },
   };
+
+  async function closeFleet(): Promise<void> {
+    await Promise.all([...running.keys()].map(removeSite));
+    httpServer.closeAllConnections();
+    for (const server of await Promise.allSettled(httpsServers.values())) {
+      if (server.status === 'fulfilled') server.value.closeAllConnections();
+    }
+    await dns.close();
+    await rm(caCertFile, { force: true });
+  }
 
   try {
     await Promise.all(Object.entries(sites).map(([name, spec]) => addSite(name, spec)));
