@@ -42,7 +42,8 @@ export function openDatabase(file: string): Database {
   };
 }
 
-function appliedMigrationCount(db: Db): number {
+/** How many migrations the database has applied: its schema version. */
+export function appliedMigrationCount(db: Db): number {
   const exists = db.get<{ n: number }>(
     sql`select count(*) as n from sqlite_master where type = 'table' and name = ${MIGRATIONS_TABLE}`,
   );

@@ -1,4 +1,5 @@
 export {
+  appliedMigrationCount,
   applyMigrations,
   type Database,
   type Db,

@@ -9,6 +9,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
+import type { Grade } from '../scan/types';
 
 /** The single source of truth for Vigil's storage; drizzle-kit generates migrations/sqlite/ from it. */
 
@@ -105,7 +106,7 @@ export const scans = sqliteTable(
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
     outcome: text('outcome', { enum: SCAN_OUTCOMES }),
-    grade: text('grade'),
+    grade: text('grade').$type<Grade>(),
     score: integer('score'),
     durationMs: integer('duration_ms'),
     error: text('error'),
@@ -133,8 +134,8 @@ export const dailySummaries = sqliteTable(
     minScore: integer('min_score'),
     maxScore: integer('max_score'),
     lastScore: integer('last_score'),
-    lastGrade: text('last_grade'),
-    worstGrade: text('worst_grade'),
+    lastGrade: text('last_grade').$type<Grade>(),
+    worstGrade: text('worst_grade').$type<Grade>(),
     lastOutcome: text('last_outcome', { enum: SCAN_OUTCOMES }).notNull(),
     lastScanAt: integer('last_scan_at', { mode: 'timestamp_ms' }).notNull(),
     lastFindingSetId: integer('last_finding_set_id'),

@@ -1,0 +1,70 @@
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Db } from './db';
+import { AppError } from './errors';
+import { dashboardRoutes } from './routes/dashboard';
+import type { AppEnv } from './routes/env';
+import { createErrorHandler } from './routes/error-handler';
+import { healthRoutes } from './routes/health.routes';
+import { overviewRoutes } from './routes/overview.routes';
+import { scanRoutes } from './routes/scans.routes';
+import { settingsRoutes } from './routes/settings.routes';
+import { siteRoutes } from './routes/sites.routes';
+import type { Scheduler } from './scheduler/scheduler';
+import type { Settings } from './services/context';
+
+export interface AppDeps {
+  db: Db;
+  scheduler: Pick<Scheduler, 'wake' | 'status'>;
+  /** Environment defaults under the admin settings stored in the database. */
+  defaults: Settings;
+  now?: () => Date;
+  /** Built dashboard (web/dist); null serves the API only. */
+  dashboardDir?: string | null;
+  logError?: (error: unknown) => void;
+}
+
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
+/** JSON bodies are small; only the CSV import (its own limit) may be larger. */
+const MAX_JSON_BYTES = 64 * 1024;
+const IMPORT_PATH = '/api/sites/import';
+
+const jsonBodyLimit = bodyLimit({
+  maxSize: MAX_JSON_BYTES,
+  onError: () => {
+    throw new AppError('payload_too_large', `Request body is larger than ${MAX_JSON_BYTES / 1024} KiB`);
+  },
+});
+
+/** The whole HTTP surface over one database and scheduler; tests call app.request() on it directly. */
+export function createApp(deps: AppDeps) {
+  const ctx = { db: deps.db, now: deps.now ?? (() => new Date()), defaults: deps.defaults };
+  const app = new Hono<AppEnv>();
+  app.onError(createErrorHandler(deps.logError ?? ((error) => console.error(error))));
+  app.use('*', async (c, next) => {
+    c.set('ctx', ctx);
+    c.set('scheduler', deps.scheduler);
+    await next();
+  });
+  app.use('/api/*', (c, next) => (c.req.path === IMPORT_PATH ? next() : jsonBodyLimit(c, next)));
+
+  const routes = app
+    .route('/', healthRoutes)
+    .route('/api/sites', siteRoutes)
+    .route('/api/scans', scanRoutes)
+    .route('/api/overview', overviewRoutes)
+    .route('/api/settings', settingsRoutes);
+
+  app.route(
+    '/',
+    dashboardRoutes(deps.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : deps.dashboardDir),
+  );
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
+  return routes;
+}
+
+/** The typed API for the dashboard's `hc<AppType>()` client. */
+export type AppType = ReturnType<typeof createApp>;

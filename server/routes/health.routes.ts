@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { appliedMigrationCount, pingDatabase } from '../db';
+import { countActiveScans } from '../services/scan-queue';
+import type { AppEnv } from './env';
+
+const packageJson = z
+  .object({ name: z.string(), version: z.string() })
+  .parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')));
+
+function databaseHealth(ping: () => void): { ok: true } | { ok: false; error: string } {
+  try {
+    ping();
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export const healthRoutes = new Hono<AppEnv>()
+  // Liveness for load balancers and Docker: 503 when the database is unreachable or the scheduler stopped ticking.
+  .get('/healthz', (c) => {
+    const { db } = c.var.ctx;
+    const database = databaseHealth(() => pingDatabase(db));
+    const scheduler = c.var.scheduler.status();
+    const queue = database.ok ? countActiveScans({ db }) : null;
+    const ok = database.ok && scheduler.alive;
+    return c.json(
+      {
+        status: ok ? 'ok' : 'unavailable',
+        database,
+        scheduler: { ...scheduler, queued: queue?.queued ?? null },
+      },
+      ok ? 200 : 503,
+    );
+  })
+  .get('/api/version', (c) =>
+    c.json({
+      name: packageJson.name,
+      version: packageJson.version,
+      node: process.versions.node,
+      schemaVersion: appliedMigrationCount(c.var.ctx.db),
+    }),
+  );

@@ -1,0 +1,8 @@
+import { Hono } from 'hono';
+import { getOverview, overviewQuerySchema } from '../services/overview';
+import type { AppEnv } from './env';
+import { validate } from './validate';
+
+export const overviewRoutes = new Hono<AppEnv>().get('/', validate('query', overviewQuerySchema), (c) =>
+  c.json(getOverview({ ...c.var.ctx, input: c.req.valid('query') })),
+);

@@ -1,0 +1,264 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Db } from '../db';
+import type { ScanResult } from '../scan/types';
+import type { Settings } from '../services/context';
+import { foldOldScans } from '../services/retention';
+import {
+  claimNextScan,
+  completeScan,
+  enqueueDueSites,
+  failScan,
+  recoverInterruptedScans,
+  requeueScans,
+  type ScanJob,
+} from '../services/scan-queue';
+import { getSettings, readMarker, writeMarker } from '../services/settings';
+
+/** Runs one scan. Tests plug in a deterministic function; production uses scanTarget (scan-runner.ts). */
+export type RunScan = (job: ScanJob, signal: AbortSignal) => Promise<ScanResult>;
+
+export interface SchedulerOptions {
+  db: Db;
+  runScan: RunScan;
+  defaults: Settings;
+  now?: () => Date;
+  random?: () => number;
+  /** node-cron expression with seconds; null runs no timer (tests call tick() themselves). */
+  tickCron?: string | null;
+  /** A scan still running after this is aborted and recorded as an error (the engine bounds itself at 30 s). */
+  scanTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SchedulerStatus {
+  /** Started, not stopping, and ticking on time. */
+  alive: boolean;
+  startedAt: string | null;
+  lastTickAt: string | null;
+  /** Scans this process is running now. */
+  running: number;
+  concurrency: number;
+}
+
+export interface TickReport {
+  enqueued: number;
+  started: number;
+  foldedScans: number;
+}
+
+export interface Scheduler {
+  /** Re-queues scans a crash left running, starts the timer and runs a first tick. */
+  start(): TickReport;
+  /** Queues due sites, starts scans up to the concurrency limit, runs retention once a day. */
+  tick(): TickReport;
+  /** Asks for a tick soon (coalesced) once started: after a manual scan request or new sites. */
+  wake(): void;
+  /** Resolves when nothing is running or waiting to run (for tests and benchmarks). */
+  drain(): Promise<void>;
+  /** Stops ticking, lets running scans finish for up to graceMs, re-queues the rest; safe to call twice. */
+  stop(options?: { graceMs?: number }): Promise<{ finished: number; requeued: number }>;
+  status(): SchedulerStatus;
+}
+
+export const DEFAULT_TICK_CRON = '*/30 * * * * *';
+const RETENTION_EVERY_MS = 24 * 60 * 60_000;
+const RETENTION_MARKER = 'retention';
+
+interface InFlight {
+  job: ScanJob;
+  controller: AbortController;
+  done: Promise<void>;
+  /** Set when shutdown gave up on it: its late result must not be written. */
+  abandoned: boolean;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Time between two cron runs, used to tell a live scheduler from a stuck one. */
+function cronPeriodMs(task: ScheduledTask): number {
+  const [first, second] = task.getNextRuns(2);
+  return first && second ? second.getTime() - first.getTime() : 60_000;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { db, runScan, defaults } = options;
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const log = options.log ?? (() => {});
+  const scanTimeoutMs = options.scanTimeoutMs ?? 60_000;
+  const tickCron = options.tickCron === undefined ? DEFAULT_TICK_CRON : options.tickCron;
+
+  const inFlight = new Map<number, InFlight>();
+  let task: ScheduledTask | null = null;
+  let startedAt: Date | null = null;
+  let lastTickAt: Date | null = null;
+  let stopping = false;
+  let stopped = false;
+  let wakeScheduled = false;
+  let stopResult: Promise<{ finished: number; requeued: number }> | null = null;
+  let concurrency = defaults.scanConcurrency;
+
+  function settings(): Settings {
+    return getSettings({ db, defaults });
+  }
+
+  /** Writes a scan's end unless shutdown has given up on it; a failing write is logged, never thrown. */
+  function record(flight: InFlight, write: () => boolean): void {
+    if (flight.abandoned || stopped) return;
+    try {
+      write();
+    } catch (error) {
+      log(`vigil: could not record scan ${flight.job.scanId}: ${errorMessage(error)}`);
+    }
+  }
+
+  function launch(job: ScanJob, allowPrivateEverywhere: boolean): void {
+    const controller = new AbortController();
+    const flight: InFlight = { job, controller, abandoned: false, done: Promise.resolve() };
+    const timer = setTimeout(() => controller.abort(new Error('timed out')), scanTimeoutMs);
+    const timedOut = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () =>
+        reject(new Error(`Scan did not finish within ${Math.round(scanTimeoutMs / 1000)} s`)),
+      );
+    });
+    const scanJob: ScanJob = { ...job, allowPrivate: job.allowPrivate || allowPrivateEverywhere };
+    // Through a promise so a scan function that throws synchronously is recorded like any other failure.
+    const scan = Promise.resolve().then(() => runScan(scanJob, controller.signal));
+    flight.done = Promise.race([scan, timedOut])
+      .then(
+        (result) =>
+          record(flight, () => completeScan({ db, now, random, input: { scanId: job.scanId, result } })),
+        (error: unknown) =>
+          record(flight, () =>
+            failScan({ db, now, random, input: { scanId: job.scanId, error: errorMessage(error) } }),
+          ),
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        inFlight.delete(job.scanId);
+        if (!stopping) pump();
+      });
+    inFlight.set(job.scanId, flight);
+  }
+
+  /** Starts queued scans while there is room; returns how many started. */
+  function pump(): number {
+    if (stopping) return 0;
+    const { scanConcurrency, allowPrivate } = settings();
+    concurrency = scanConcurrency;
+    let started = 0;
+    while (inFlight.size < scanConcurrency) {
+      const job = claimNextScan({ db, now });
+      if (!job) break;
+      launch(job, allowPrivate);
+      started += 1;
+    }
+    return started;
+  }
+
+  function maybeFoldOldScans(retentionDays: number): number {
+    const at = now();
+    const last = readMarker({ db }, RETENTION_MARKER);
+    if (last && at.getTime() - last.getTime() < RETENTION_EVERY_MS) return 0;
+    const { foldedScans, removedSets } = foldOldScans({ db, now, input: { retentionDays } });
+    writeMarker({ db }, RETENTION_MARKER, at);
+    if (foldedScans > 0)
+      log(`vigil: retention folded ${foldedScans} scans, removed ${removedSets} unused sets`);
+    return foldedScans;
+  }
+
+  function tick(): TickReport {
+    if (stopping) return { enqueued: 0, started: 0, foldedScans: 0 };
+    lastTickAt = now();
+    const enqueued = enqueueDueSites({ db, now });
+    const started = pump();
+    const foldedScans = maybeFoldOldScans(settings().retentionDays);
+    return { enqueued, started, foldedScans };
+  }
+
+  /** Cron and wake-ups must never throw into node-cron or an unhandled rejection. */
+  function safeTick(): void {
+    try {
+      tick();
+    } catch (error) {
+      log(`vigil: scheduler tick failed: ${errorMessage(error)}`);
+    }
+  }
+
+  return {
+    start() {
+      if (startedAt) return { enqueued: 0, started: 0, foldedScans: 0 };
+      startedAt = now();
+      const recovered = recoverInterruptedScans({ db, now, random });
+      if (recovered.requeued + recovered.abandoned > 0)
+        log(
+          `vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`,
+        );
+      if (tickCron) task = cron.schedule(tickCron, safeTick, { name: 'vigil-scheduler', noOverlap: true });
+      return tick();
+    },
+
+    tick,
+
+    wake() {
+      if (!startedAt || wakeScheduled || stopping) return;
+      wakeScheduled = true;
+      setImmediate(() => {
+        wakeScheduled = false;
+        safeTick();
+      });
+    },
+
+    async drain() {
+      for (;;) {
+        if (inFlight.size === 0 && pump() === 0) return;
+        await Promise.allSettled([...inFlight.values()].map((flight) => flight.done));
+      }
+    },
+
+    stop({ graceMs = 10_000 } = {}) {
+      stopResult ??= (async () => {
+        stopping = true;
+        await task?.stop();
+        await task?.destroy();
+        const running = [...inFlight.values()];
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled(running.map((flight) => flight.done)),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, graceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        const left = [...inFlight.values()];
+        for (const flight of left) {
+          flight.abandoned = true;
+          flight.controller.abort(new Error('server shutting down'));
+        }
+        const requeued = requeueScans({ db, input: { scanIds: left.map((flight) => flight.job.scanId) } });
+        stopped = true;
+        return { finished: running.length - left.length, requeued };
+      })();
+      return stopResult;
+    },
+
+    status() {
+      const at = now();
+      const tickedAt = lastTickAt ?? startedAt;
+      const staleAfterMs = task ? 3 * cronPeriodMs(task) : Number.POSITIVE_INFINITY;
+      return {
+        alive:
+          startedAt !== null &&
+          !stopping &&
+          tickedAt !== null &&
+          at.getTime() - tickedAt.getTime() <= staleAfterMs,
+        startedAt: startedAt?.toISOString() ?? null,
+        lastTickAt: lastTickAt?.toISOString() ?? null,
+        running: inFlight.size,
+        concurrency,
+      };
+    },
+  };
+}

@@ -1,0 +1,217 @@
+import { and, asc, count, desc, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import { z } from 'zod';
+import type { Db } from '../db';
+import { findingSets, isActiveScan, type ScanOutcome, type ScanState, scans, sites } from '../db/schema';
+import { containsText, gradeRank, scoreAtOrBefore } from '../db/sql';
+import { GRADES } from '../scan/grade';
+import type { Grade } from '../scan/types';
+import type { ServiceContext } from './context';
+import { countActiveScans } from './scan-queue';
+import { countsFrom, type SeverityCounts } from './scan-views';
+import { sitesWithTag, tagSchema, tagsBySite } from './sites';
+
+export const TREND_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+const gradeFilterSchema = z
+  .string()
+  .trim()
+  .max(200)
+  .transform((text, context) => {
+    const wanted: (Grade | 'none')[] = [];
+    for (const raw of text.split(',')) {
+      // A `+` in a query string decodes to a space: `grade=A+` arrives as "A ".
+      const value = raw.replace(/^([A-D]) $/, '$1+').trim();
+      if (value === 'none' || (GRADES as readonly string[]).includes(value))
+        wanted.push(value as Grade | 'none');
+      else {
+        context.addIssue({ code: 'custom', message: `unknown grade "${value}" (use A+ … F, or none)` });
+        return z.NEVER;
+      }
+    }
+    return wanted;
+  });
+
+export const overviewQuerySchema = z.object({
+  sort: z.enum(['grade', 'score', 'host', 'lastScan', 'nextScan']).default('grade'),
+  order: z.enum(['asc', 'desc']).optional(),
+  grade: gradeFilterSchema.optional(),
+  tag: tagSchema.optional(),
+  q: z.string().trim().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+export type OverviewQuery = z.infer<typeof overviewQuerySchema>;
+
+export interface OverviewItem {
+  site: {
+    id: number;
+    host: string;
+    label: string;
+    tags: string[];
+    enabled: boolean;
+    intervalMinutes: number;
+  };
+  latest: {
+    scanId: number;
+    outcome: ScanOutcome | null;
+    grade: Grade | null;
+    score: number | null;
+    finishedAt: string | null;
+    counts: SeverityCounts | null;
+  } | null;
+  /** Score now against the newest scan at least TREND_DAYS old. */
+  trend: { since: string; score: number; delta: number; direction: 'up' | 'down' | 'flat' } | null;
+  nextScanAt: string;
+  activeScan: { id: number; state: ScanState } | null;
+}
+
+export interface Overview {
+  total: number;
+  items: OverviewItem[];
+  fleet: { sites: number; byGrade: Record<Grade | 'none', number>; queued: number; running: number };
+}
+
+const lastScan = alias(scans, 'last_scan');
+const activeScan = alias(scans, 'active_scan');
+
+/** Default direction: worst grade and lowest score first, hosts A→Z, most recent scans first, soonest next scans first. */
+const DEFAULT_ORDER: Record<OverviewQuery['sort'], 'asc' | 'desc'> = {
+  grade: 'desc',
+  score: 'asc',
+  host: 'asc',
+  lastScan: 'desc',
+  nextScan: 'asc',
+};
+
+function orderBy(query: OverviewQuery): SQL[] {
+  const direction = query.order ?? DEFAULT_ORDER[query.sort];
+  const by = direction === 'asc' ? asc : desc;
+  const keys: Record<OverviewQuery['sort'], SQL[]> = {
+    // Within a grade, the lower score is the worse site.
+    grade: [by(gradeRank(lastScan.grade)), direction === 'asc' ? desc(lastScan.score) : asc(lastScan.score)],
+    score: [by(lastScan.score)],
+    host: [by(sites.host)],
+    lastScan: [by(lastScan.finishedAt)],
+    nextScan: [by(sites.nextScanAt)],
+  };
+  return [...keys[query.sort], asc(sites.host)];
+}
+
+function filters(db: Db, query: OverviewQuery): SQL | undefined {
+  const conditions: SQL[] = [];
+  if (query.grade) {
+    const grades = query.grade.filter((grade): grade is Grade => grade !== 'none');
+    const wanted: SQL[] = [];
+    if (grades.length > 0) wanted.push(inArray(lastScan.grade, grades));
+    if (query.grade.includes('none')) wanted.push(isNull(lastScan.grade));
+    conditions.push(or(...wanted)!);
+  }
+  if (query.tag) conditions.push(inArray(sites.id, sitesWithTag(db, query.tag)));
+  if (query.q) conditions.push(containsText([sites.host, sites.label], query.q));
+  return conditions.length > 0 ? and(...conditions) : undefined;
+}
+
+function fleetSummary(db: Db): Overview['fleet'] {
+  const byGrade = Object.fromEntries([...GRADES, 'none'].map((grade) => [grade, 0])) as Record<
+    Grade | 'none',
+    number
+  >;
+  const rows = db
+    .select({ grade: lastScan.grade, n: count() })
+    .from(sites)
+    .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
+    .groupBy(lastScan.grade)
+    .all();
+  let total = 0;
+  for (const row of rows) {
+    byGrade[row.grade ?? 'none'] += row.n;
+    total += row.n;
+  }
+  return { sites: total, byGrade, ...countActiveScans({ db }) };
+}
+
+/** Every site with its latest grade, severity counts, trend and schedule: the fleet dashboard's one query. */
+export function getOverview({
+  db,
+  now,
+  input,
+}: Pick<ServiceContext, 'db' | 'now'> & { input: OverviewQuery }): Overview {
+  const where = filters(db, input);
+  const since = new Date(now().getTime() - TREND_DAYS * DAY_MS);
+  const total =
+    db
+      .select({ n: count() })
+      .from(sites)
+      .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
+      .where(where)
+      .get()?.n ?? 0;
+  const rows = db
+    .select({
+      site: sites,
+      last: {
+        id: lastScan.id,
+        outcome: lastScan.outcome,
+        grade: lastScan.grade,
+        score: lastScan.score,
+        finishedAt: lastScan.finishedAt,
+      },
+      critical: findingSets.critical,
+      high: findingSets.high,
+      medium: findingSets.medium,
+      low: findingSets.low,
+      info: findingSets.info,
+      active: { id: activeScan.id, state: activeScan.state },
+      scoreThen: scoreAtOrBefore(sites.id, since),
+    })
+    .from(sites)
+    .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
+    .leftJoin(findingSets, eq(findingSets.id, lastScan.findingSetId))
+    .leftJoin(activeScan, and(eq(activeScan.siteId, sites.id), isActiveScan(activeScan.state)))
+    .where(where)
+    .orderBy(...orderBy(input))
+    .limit(input.limit)
+    .offset(input.offset)
+    .all();
+  const tags = tagsBySite(
+    db,
+    rows.map((row) => row.site.id),
+  );
+  const items = rows.map((row): OverviewItem => {
+    const { site, last, active, scoreThen } = row;
+    const score = last?.score ?? null;
+    return {
+      site: {
+        id: site.id,
+        host: site.host,
+        label: site.label,
+        tags: tags.get(site.id) ?? [],
+        enabled: site.enabled,
+        intervalMinutes: site.intervalMinutes,
+      },
+      latest: last
+        ? {
+            scanId: last.id,
+            outcome: last.outcome,
+            grade: last.grade,
+            score,
+            finishedAt: last.finishedAt?.toISOString() ?? null,
+            counts: countsFrom(row),
+          }
+        : null,
+      trend:
+        score === null || scoreThen === null
+          ? null
+          : {
+              since: since.toISOString(),
+              score: scoreThen,
+              delta: score - scoreThen,
+              direction: score > scoreThen ? 'up' : score < scoreThen ? 'down' : 'flat',
+            },
+      nextScanAt: site.nextScanAt.toISOString(),
+      activeScan: active ? { id: active.id, state: active.state } : null,
+    };
+  });
+  return { total, items, fleet: fleetSummary(db) };
+}
