@@ -1,3 +1,11 @@
+/**
+ * A fleet of fake sites on loopback for integration, scheduler, alert and e2e tests and benchmarks.
+ *
+ *   const fleet = await startFleet({ shop: SITE_PRESETS.hardened, blog: SITE_PRESETS.debug });
+ *   // scan fleet.host('shop') with --dns fleet.dnsServer --allow-private, trusting fleet.caCertPem
+ *   await fleet.reconfigure('shop', { behaviour: { debug: true } });
+ *   await fleet.close();
+ */
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
