@@ -1,0 +1,51 @@
+import { argumentAt, callParts, lastSegment, qualifiedName } from '../python';
+import { resolvesToLiteral } from '../scope';
+import type { RuleHit } from '../types';
+import type { PythonRule } from './rule';
+
+/** Loaders that build arbitrary objects from their input. */
+const UNSAFE_LOADS = new Set([
+  'pickle.loads',
+  'pickle.load',
+  'cPickle.loads',
+  'cPickle.load',
+  '_pickle.loads',
+  '_pickle.load',
+  'dill.loads',
+  'dill.load',
+  'marshal.loads',
+  'marshal.load',
+  'yaml.unsafe_load',
+  'yaml.unsafe_load_all',
+]);
+
+const YAML_LOADS = new Set(['yaml.load', 'yaml.load_all']);
+const SAFE_YAML_LOADERS = new Set(['SafeLoader', 'CSafeLoader', 'BaseLoader', 'CBaseLoader']);
+
+export const deserializationRule: PythonRule = (module, scopes) => {
+  const hits: RuleHit[] = [];
+  for (const call of module.calls) {
+    const parts = callParts(module.text, call);
+    const name = parts ? qualifiedName(module, parts.callee) : null;
+    if (!parts || name === null) continue;
+    const data = argumentAt(parts.args, 0, 'data') ?? parts.args.keywords.get('stream');
+    if (!data || resolvesToLiteral(module, scopes, data)) continue;
+    if (UNSAFE_LOADS.has(name)) {
+      hits.push({
+        id: 'code.deserialization',
+        at: call.from,
+        detail: `${name}() can run code chosen by the data.`,
+      });
+    } else if (YAML_LOADS.has(name)) {
+      const loader = argumentAt(parts.args, 1, 'Loader');
+      const loaderName = loader ? qualifiedName(module, loader) : null;
+      if (loaderName !== null && SAFE_YAML_LOADERS.has(lastSegment(loaderName))) continue;
+      hits.push({
+        id: 'code.deserialization',
+        at: call.from,
+        detail: `${name}() without SafeLoader can build arbitrary Python objects from the document.`,
+      });
+    }
+  }
+  return hits;
+};

@@ -1,0 +1,130 @@
+import {
+  argumentsOf,
+  callParts,
+  childrenOf,
+  dottedName,
+  enclosingScope,
+  lastSegment,
+  mentionsRequestUser,
+  type PyNode,
+  type PythonModule,
+  qualifiedName,
+  textOf,
+} from '../python';
+import type { Scopes } from '../scope';
+import type { RuleHit } from '../types';
+import type { PythonRule } from './rule';
+
+const ID_KEYWORDS = ['pk', 'id'];
+const GETTERS = new Set(['get_object_or_404']);
+
+/** What a view receives from its URL: named parameters after `request`, and the `**kwargs` dict. */
+interface UrlInputs {
+  names: Set<string>;
+  containers: Set<string>;
+}
+
+/** The URL inputs of a view function or method; null when the function is not a view. */
+function urlInputsOf(module: PythonModule, fn: PyNode): UrlInputs | null {
+  const params = fn.getChild('ParamList');
+  if (!params) return null;
+  const names: string[] = [];
+  const containers = new Set<string>(['self.kwargs']);
+  let marker = '';
+  for (const part of childrenOf(params)) {
+    if (part.name === '*' || part.name === '**') marker = part.name;
+    else if (part.name === ',') marker = '';
+    else if (part.name === 'VariableName') {
+      if (marker === '**') containers.add(textOf(module.text, part));
+      else if (marker === '') names.push(textOf(module.text, part));
+    }
+  }
+  const requestAt = names[0] === 'self' ? 1 : 0;
+  const isView = names[requestAt] === 'request';
+  if (!isView && names[0] !== 'self') return null;
+  return { names: new Set(isView ? names.slice(requestAt + 1) : []), containers };
+}
+
+/** `pk`, `kwargs["pk"]`, `self.kwargs.get("pk")`, or a local assigned from one of them. */
+function comesFromUrl(
+  module: PythonModule,
+  scopes: Scopes,
+  inputs: UrlInputs,
+  node: PyNode,
+  depth = 0,
+): boolean {
+  const { text } = module;
+  if (node.name === 'VariableName') {
+    const name = textOf(text, node);
+    const bindings = scopes.bindingsBefore(node, name);
+    if (bindings.length === 0) return inputs.names.has(name);
+    return (
+      depth < 4 &&
+      bindings.some(
+        (binding) => binding.value && comesFromUrl(module, scopes, inputs, binding.value, depth + 1),
+      )
+    );
+  }
+  if (node.name === 'MemberExpression' && node.getChild('[')) {
+    const container = node.firstChild ? dottedName(text, node.firstChild) : null;
+    return container !== null && inputs.containers.has(container);
+  }
+  if (node.name === 'CallExpression') {
+    const callee = node.firstChild;
+    if (callee?.name === 'MemberExpression' && callee.lastChild && textOf(text, callee.lastChild) === 'get') {
+      const container = callee.firstChild ? dottedName(text, callee.firstChild) : null;
+      return container !== null && inputs.containers.has(container);
+    }
+    const name = callee ? dottedName(text, callee) : null;
+    const [first] = argumentsOf(text, node.getChild('ArgList')).positional;
+    return name === 'int' && first !== undefined && comesFromUrl(module, scopes, inputs, first, depth + 1);
+  }
+  return false;
+}
+
+/** `Model.objects.get(…)` or `get_object_or_404(Model, …)`: a lookup straight on the model, unscoped. */
+function isModelLookup(module: PythonModule, call: PyNode): boolean {
+  const parts = callParts(module.text, call);
+  if (!parts) return false;
+  const { callee, args } = parts;
+  if (
+    callee.name === 'MemberExpression' &&
+    callee.lastChild &&
+    textOf(module.text, callee.lastChild) === 'get'
+  ) {
+    const manager = callee.firstChild ? dottedName(module.text, callee.firstChild) : null;
+    return manager !== null && (manager.endsWith('.objects') || manager.endsWith('._default_manager'));
+  }
+  const name = qualifiedName(module, callee);
+  const [model] = args.positional;
+  if (name === null || !GETTERS.has(lastSegment(name)) || !model) return false;
+  const modelName = dottedName(module.text, model);
+  return modelName !== null && /^[A-Z]/.test(lastSegment(modelName));
+}
+
+export const idorRule: PythonRule = (module, scopes) => {
+  const hits: RuleHit[] = [];
+  const inputsByFunction = new Map<number, UrlInputs | null>();
+  const userChecked = new Map<number, boolean>();
+  for (const call of module.calls) {
+    const fn = enclosingScope(call);
+    if (fn.name !== 'FunctionDefinition' || !isModelLookup(module, call)) continue;
+    if (!inputsByFunction.has(fn.from)) inputsByFunction.set(fn.from, urlInputsOf(module, fn));
+    const inputs = inputsByFunction.get(fn.from);
+    if (!inputs) continue;
+    const { keywords } = argumentsOf(module.text, call.getChild('ArgList'));
+    const keyword = ID_KEYWORDS.find((name) => {
+      const value = keywords.get(name);
+      return value !== undefined && comesFromUrl(module, scopes, inputs, value);
+    });
+    if (!keyword) continue;
+    if (!userChecked.has(fn.from)) userChecked.set(fn.from, mentionsRequestUser(module.text, fn));
+    if (userChecked.get(fn.from)) continue;
+    hits.push({
+      id: 'code.idor',
+      at: call.from,
+      detail: `Review: fetches an object by ${keyword}= from the URL and never looks at request.user; check that users can only reach their own objects.`,
+    });
+  }
+  return hits;
+};

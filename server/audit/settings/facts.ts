@@ -1,0 +1,257 @@
+import {
+  argumentAt,
+  callParts,
+  childrenOf,
+  dottedName,
+  firstStatementOf,
+  forEachDescendant,
+  literalValue,
+  moduleLevelStatements,
+  type PyNode,
+  type PythonModule,
+  type PyValue,
+  qualifiedName,
+  stringContentRange,
+  textOf,
+} from '../python';
+
+type Range = readonly [number, number];
+
+/** What a settings assignment evaluates to, as far as reading the source can tell. */
+export type SettingValue =
+  | { kind: 'literal'; value: PyValue }
+  /** Read from the environment; `fallback` is the literal default used when the variable is unset. */
+  | { kind: 'env'; fallback: PyValue | null }
+  | { kind: 'computed' };
+
+/** A module-level step that changes settings, in source order. */
+export type SettingEvent =
+  | { kind: 'assign'; name: string; value: SettingValue; at: number; redact: Range[] }
+  /** `+=`, `.append()`, `.extend()`, `.insert()`; `items` null when not literal strings. */
+  | { kind: 'extend'; name: string; items: string[] | null; at: number }
+  | { kind: 'remove'; name: string; item: string }
+  | { kind: 'star-import'; module: string; at: number };
+
+export interface SettingsFacts {
+  events: SettingEvent[];
+  /** `DJANGO_SETTINGS_MODULE` values set in this file (manage.py, wsgi.py, asgi.py). */
+  settingsModuleRefs: string[];
+  /** Assigns SECRET_KEY or INSTALLED_APPS at module level: a settings module by itself. */
+  declaresSettings: boolean;
+  firstStatementAt: number;
+}
+
+const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
+const ENV_GETTERS = new Set(['os.environ.get', 'os.getenv', 'os.environ.setdefault']);
+/** Call names of django-environ / python-decouple / environs readers (`env("X")`, `env.bool("X")`, `config("X")`). */
+const ENV_READER_NAMES = new Set(['env', 'config', 'decouple.config']);
+
+/** Names bound at module level to `environ.Env(…)` / `Env()` (django-environ, environs). */
+function envReaderNames(module: PythonModule, statements: readonly PyNode[]): Set<string> {
+  const names = new Set(ENV_READER_NAMES);
+  for (const statement of statements) {
+    if (statement.name !== 'AssignStatement') continue;
+    const [target, operator, value] = childrenOf(statement);
+    if (target?.name !== 'VariableName' || operator?.name !== 'AssignOp' || value?.name !== 'CallExpression')
+      continue;
+    const callee = value.firstChild ? qualifiedName(module, value.firstChild) : null;
+    if (callee === 'Env' || callee?.endsWith('.Env')) names.add(textOf(module.text, target));
+  }
+  return names;
+}
+
+interface EnvRead {
+  fallback: PyNode | null;
+}
+
+/** `os.environ[…]`, `os.environ.get(…)`, `os.getenv(…)`, `env(…)`, `env.bool(…)`, `config(…)`. */
+function envReadOf(module: PythonModule, readers: ReadonlySet<string>, node: PyNode): EnvRead | null {
+  if (node.name === 'MemberExpression' && node.getChild('[')) {
+    const object = node.firstChild ? qualifiedName(module, node.firstChild) : null;
+    return object === 'os.environ' ? { fallback: null } : null;
+  }
+  const parts = node.name === 'CallExpression' ? callParts(module.text, node) : null;
+  if (!parts) return null;
+  const qualified = qualifiedName(module, parts.callee);
+  if (qualified !== null && ENV_GETTERS.has(qualified)) {
+    return { fallback: argumentAt(parts.args, 1, 'default') ?? null };
+  }
+  const written = dottedName(module.text, parts.callee);
+  const head = written?.split('.')[0] ?? '';
+  if (readers.has(head) || (written !== null && readers.has(written))) {
+    return { fallback: parts.args.keywords.get('default') ?? null };
+  }
+  return null;
+}
+
+function containsEnvRead(module: PythonModule, readers: ReadonlySet<string>, node: PyNode): boolean {
+  if (envReadOf(module, readers, node)) return true;
+  let found = false;
+  forEachDescendant(node, (inner) => {
+    found ||= envReadOf(module, readers, inner) !== null;
+  });
+  return found;
+}
+
+function stringRanges(module: PythonModule, node: PyNode): Range[] {
+  const ranges: Range[] = [];
+  const visit = (inner: PyNode) => {
+    if (inner.name === 'String' || inner.name === 'FormatString')
+      ranges.push(stringContentRange(module.text, inner));
+  };
+  visit(node);
+  forEachDescendant(node, visit);
+  return ranges;
+}
+
+/** Classifies an assigned value; `redact` covers every literal string that could be a secret. */
+function classify(
+  module: PythonModule,
+  readers: ReadonlySet<string>,
+  node: PyNode,
+): { value: SettingValue; redact: Range[] } {
+  const literal = literalValue(module.text, node);
+  if (literal)
+    return { value: { kind: 'literal', value: literal.value }, redact: stringRanges(module, node) };
+  const direct = envReadOf(module, readers, node);
+  if (direct) {
+    const fallback = direct.fallback ? literalValue(module.text, direct.fallback) : null;
+    return {
+      value: { kind: 'env', fallback: fallback?.value ?? null },
+      redact: direct.fallback && fallback ? stringRanges(module, direct.fallback) : [],
+    };
+  }
+  const [left, operator, right] = node.name === 'BinaryExpression' ? childrenOf(node) : [];
+  if (left && right && operator?.name === 'or' && envReadOf(module, readers, left)) {
+    const fallback = literalValue(module.text, right);
+    if (fallback)
+      return { value: { kind: 'env', fallback: fallback.value }, redact: stringRanges(module, right) };
+  }
+  if (containsEnvRead(module, readers, node)) return { value: { kind: 'env', fallback: null }, redact: [] };
+  return { value: { kind: 'computed' }, redact: [] };
+}
+
+function stringItems(value: PyValue | undefined): string[] | null {
+  if (typeof value === 'string') return [value];
+  if (!Array.isArray(value)) return null;
+  return value.every((item) => typeof item === 'string') ? (value as string[]) : null;
+}
+
+function assignmentEvents(
+  module: PythonModule,
+  readers: ReadonlySet<string>,
+  statement: PyNode,
+): SettingEvent[] {
+  const segments: PyNode[][] = [[]];
+  for (const part of childrenOf(statement)) {
+    if (part.name === 'AssignOp') segments.push([]);
+    else if (part.name !== 'TypeDef') segments.at(-1)!.push(part);
+  }
+  const [value, ...extra] = segments.at(-1) ?? [];
+  if (segments.length < 2 || !value || extra.length > 0) return [];
+  const targets = segments
+    .slice(0, -1)
+    .filter((segment) => segment.length === 1 && segment[0]!.name === 'VariableName')
+    .map((segment) => textOf(module.text, segment[0]!))
+    .filter((name) => SETTING_NAME.test(name));
+  if (targets.length === 0) return [];
+  const { value: classified, redact } = classify(module, readers, value);
+  return targets.map((name) => ({ kind: 'assign', name, value: classified, at: statement.from, redact }));
+}
+
+/** `NAME.append("x")`, `NAME.insert(0, "x")`, `NAME.extend([...])`, `NAME.remove("x")`. */
+function listCallEvent(module: PythonModule, statement: PyNode): SettingEvent | null {
+  const call = statement.firstChild;
+  const parts = call?.name === 'CallExpression' ? callParts(module.text, call) : null;
+  const name = parts ? dottedName(module.text, parts.callee) : null;
+  if (!parts || name === null) return null;
+  const [target, method] = name.split('.');
+  if (!target || !method || name.split('.').length !== 2 || !SETTING_NAME.test(target)) return null;
+  const item = method === 'insert' ? parts.args.positional[1] : parts.args.positional[0];
+  const literal = item ? literalValue(module.text, item)?.value : undefined;
+  if (method === 'append' || method === 'insert') {
+    return {
+      kind: 'extend',
+      name: target,
+      items: typeof literal === 'string' ? [literal] : null,
+      at: statement.from,
+    };
+  }
+  if (method === 'extend')
+    return { kind: 'extend', name: target, items: stringItems(literal), at: statement.from };
+  if (method === 'remove' && typeof literal === 'string')
+    return { kind: 'remove', name: target, item: literal };
+  return null;
+}
+
+/** `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x")` and `os.environ["DJANGO_SETTINGS_MODULE"] = "x"`. */
+function settingsModuleRefsOf(module: PythonModule): string[] {
+  const refs: string[] = [];
+  for (const call of module.calls) {
+    const parts = callParts(module.text, call);
+    if (!parts || qualifiedName(module, parts.callee) !== 'os.environ.setdefault') continue;
+    const [key, value] = parts.args.positional.map((node) => literalValue(module.text, node)?.value);
+    if (key === 'DJANGO_SETTINGS_MODULE' && typeof value === 'string') refs.push(value);
+  }
+  forEachDescendant(module.top, (node) => {
+    if (node.name !== 'AssignStatement') return;
+    const [target, operator, value] = childrenOf(node);
+    if (target?.name !== 'MemberExpression' || operator?.name !== 'AssignOp' || !value) return;
+    const object = target.firstChild ? qualifiedName(module, target.firstChild) : null;
+    const key = childrenOf(target).find((part) => part.name === 'String');
+    const literal = literalValue(module.text, value)?.value;
+    if (
+      object === 'os.environ' &&
+      key &&
+      literalValue(module.text, key)?.value === 'DJANGO_SETTINGS_MODULE'
+    ) {
+      if (typeof literal === 'string') refs.push(literal);
+    }
+  });
+  return refs;
+}
+
+const ENTRY_POINTS = new Set(['manage.py', 'wsgi.py', 'asgi.py']);
+
+/** The settings-relevant facts of one file, gathered from its module-level statements. */
+export function settingsFactsOf(module: PythonModule): SettingsFacts {
+  const statements = moduleLevelStatements(module.top);
+  const readers = envReaderNames(module, statements);
+  const events: SettingEvent[] = [];
+  for (const statement of statements) {
+    if (statement.name === 'AssignStatement') {
+      events.push(...assignmentEvents(module, readers, statement));
+    } else if (statement.name === 'UpdateStatement') {
+      const [target, operator, value] = childrenOf(statement);
+      const name = target?.name === 'VariableName' ? textOf(module.text, target) : '';
+      if (!SETTING_NAME.test(name) || !operator || !value || textOf(module.text, operator) !== '+=') continue;
+      events.push({
+        kind: 'extend',
+        name,
+        items: stringItems(literalValue(module.text, value)?.value),
+        at: statement.from,
+      });
+    } else if (statement.name === 'ExpressionStatement') {
+      const event = listCallEvent(module, statement);
+      if (event) events.push(event);
+    } else if (statement.name === 'ImportStatement') {
+      const parts = childrenOf(statement);
+      if (parts[0]?.name !== 'from' || parts.at(-1)?.name !== '*') continue;
+      const importAt = parts.findIndex((part) => part.name === 'import');
+      const from = parts
+        .slice(1, importAt)
+        .map((part) => textOf(module.text, part))
+        .join('');
+      events.push({ kind: 'star-import', module: from, at: statement.from });
+    }
+  }
+  const baseName = module.file.slice(module.file.lastIndexOf('/') + 1);
+  return {
+    events,
+    settingsModuleRefs: ENTRY_POINTS.has(baseName) ? settingsModuleRefsOf(module) : [],
+    declaresSettings: events.some(
+      (event) => event.kind === 'assign' && (event.name === 'SECRET_KEY' || event.name === 'INSTALLED_APPS'),
+    ),
+    firstStatementAt: firstStatementOf(module.top)?.from ?? 0,
+  };
+}

@@ -1,0 +1,5 @@
+import os
+
+
+def test_shell(name):
+    os.system("ls " + name)

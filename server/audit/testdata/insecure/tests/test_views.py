@@ -1,0 +1,2 @@
+def test_eval(value):
+    return eval(value)

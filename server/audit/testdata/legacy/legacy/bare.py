@@ -1,0 +1,2 @@
+SECRET_KEY = "x" * 64
+INSTALLED_APPS = []

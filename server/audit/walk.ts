@@ -1,0 +1,134 @@
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { AuditNote } from './types';
+
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+export type ProjectFileKind = 'python' | 'template';
+
+export interface ProjectFile {
+  /** Relative to the root, forward slashes. */
+  relative: string;
+  absolute: string;
+  kind: ProjectFileKind;
+}
+
+export interface WalkOptions {
+  includeTests: boolean;
+  /** Matchers over root-relative paths (files and directories). */
+  excluded: ReadonlyArray<(relativePath: string) => boolean>;
+}
+
+/** Directories that never hold the project's own code. */
+const SKIPPED_DIRECTORIES = new Set([
+  'node_modules',
+  '__pycache__',
+  'migrations',
+  'venv',
+  'site-packages',
+  'bower_components',
+]);
+const TEST_DIRECTORIES = new Set(['tests', 'test']);
+const TEMPLATE_EXTENSIONS = new Set(['.html', '.htm', '.djhtml', '.txt', '.xml', '.email']);
+
+function isTestFile(name: string): boolean {
+  return (
+    name === 'tests.py' ||
+    name === 'conftest.py' ||
+    (name.startsWith('test_') && name.endsWith('.py')) ||
+    name.endsWith('_tests.py') ||
+    name.endsWith('_test.py')
+  );
+}
+
+function kindOf(name: string): ProjectFileKind | null {
+  const extension = path.extname(name).toLowerCase();
+  if (extension === '.py') return 'python';
+  return TEMPLATE_EXTENSIONS.has(extension) ? 'template' : null;
+}
+
+function isInside(parent: string, child: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * Lists the Python files and templates of a project: skips virtualenvs, node_modules, VCS and cache
+ * directories, migrations, tests (unless asked), excluded globs, files over 1 MiB (with a note) and
+ * any symlink that leads out of the root.
+ */
+export async function listProjectFiles(
+  root: string,
+  options: WalkOptions,
+): Promise<{ files: ProjectFile[]; notes: AuditNote[] }> {
+  const realRoot = await realpath(root);
+  const files: ProjectFile[] = [];
+  const notes: AuditNote[] = [];
+  const visited = new Set<string>([realRoot]);
+  const queue: string[] = [''];
+  const isExcluded = (relative: string) => options.excluded.some((matches) => matches(relative));
+
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    const directory = next;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(path.join(root, directory), { withFileTypes: true });
+    } catch (error) {
+      if (directory === '') throw error;
+      notes.push({
+        kind: 'skipped',
+        file: directory,
+        message: `could not read directory: ${(error as Error).message}`,
+      });
+      continue;
+    }
+    if (directory !== '' && entries.some((entry) => entry.name === 'pyvenv.cfg')) continue;
+    for (const entry of entries) {
+      const relative = directory === '' ? entry.name : `${directory}/${entry.name}`;
+      const absolute = path.join(root, relative);
+      let isDirectory = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = await realpath(absolute).catch(() => null);
+        if (target === null || !isInside(realRoot, target)) {
+          notes.push({
+            kind: 'skipped',
+            file: relative,
+            message: 'symbolic link leads outside the audited root',
+          });
+          continue;
+        }
+        const targetStat = await stat(target);
+        if (targetStat.isDirectory() && visited.has(target)) continue;
+        if (targetStat.isDirectory()) visited.add(target);
+        isDirectory = targetStat.isDirectory();
+        isFile = targetStat.isFile();
+      }
+      if (isDirectory) {
+        const skipped =
+          SKIPPED_DIRECTORIES.has(entry.name) ||
+          entry.name.startsWith('.') ||
+          (!options.includeTests && TEST_DIRECTORIES.has(entry.name)) ||
+          isExcluded(relative);
+        if (!skipped) queue.push(relative);
+        continue;
+      }
+      const kind = isFile ? kindOf(entry.name) : null;
+      if (kind === null || isExcluded(relative)) continue;
+      if (!options.includeTests && kind === 'python' && isTestFile(entry.name)) continue;
+      const { size } = await stat(absolute);
+      if (size > MAX_FILE_BYTES) {
+        notes.push({
+          kind: 'skipped',
+          file: relative,
+          message: `larger than 1 MiB (${size} bytes), not audited`,
+        });
+        continue;
+      }
+      files.push({ relative, absolute, kind });
+    }
+  }
+  files.sort((left, right) => (left.relative < right.relative ? -1 : left.relative > right.relative ? 1 : 0));
+  return { files, notes };
+}
