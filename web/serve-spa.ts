@@ -76,7 +76,7 @@ export function serveSpa(options: ServeSpaOptions = {}): MiddlewareHandler {
       c.header('Content-Type', type);
       c.header('Cache-Control', path.startsWith('/assets/') ? IMMUTABLE : REVALIDATE);
       c.header('X-Content-Type-Options', 'nosniff');
-      return c.body(method === 'HEAD' ? null : new Uint8Array(body));
+      return method === 'HEAD' ? c.body(null) : c.body(new Uint8Array(body));
     }
 
     // A missing asset (has an extension) is a plain 404; anything else is a client route.
@@ -90,6 +90,6 @@ export function serveSpa(options: ServeSpaOptions = {}): MiddlewareHandler {
     c.header('Content-Type', CONTENT_TYPES['.html']!);
     c.header('Cache-Control', REVALIDATE);
     c.header('X-Content-Type-Options', 'nosniff');
-    return c.body(method === 'HEAD' ? null : new Uint8Array(index));
+    return method === 'HEAD' ? c.body(null) : c.body(new Uint8Array(index));
   };
 }

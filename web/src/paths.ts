@@ -2,6 +2,7 @@
 export const paths = {
   overview: () => '/',
   addSites: () => '/sites/new',
+  settings: () => '/settings',
   site: (siteId: number) => `/sites/${siteId}`,
   diff: (siteId: number, fromScanId?: number, toScanId?: number) => {
     const query = new URLSearchParams();

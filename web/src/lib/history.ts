@@ -1,4 +1,5 @@
 import { SEVERITIES, type Severity } from '../../../server/scan/types';
+import type { HistoryPoint } from '../api';
 import type { ChartPoint } from '../ui/PostureChart';
 
 export type SeverityCounts = Record<Severity, number>;
@@ -34,4 +35,9 @@ export function toChartPoints(points: readonly ScorePoint[]): ChartPoint[] {
     if (point.counts) previous = point.counts;
     return { at: point.at, score: point.score, ...changes };
   });
+}
+
+/** The scan behind a history point; folded days (older than retention) have none. */
+export function scanIdOf(point: HistoryPoint): number | null {
+  return point.kind === 'scan' ? point.scanId : null;
 }
