@@ -1,6 +1,6 @@
 import { makeFinding, type ScanFindingId } from '../catalogue';
 import type { Finding, HttpResponseFacts, ScanFacts } from '../types';
-import { setCookieLines, shortUrl } from './http';
+import { httpsDown, setCookieLines, shortUrl } from './http';
 import { clip, foundTitles, judged, type ScanCheck, skipped } from './outcome';
 
 /** Django's default cookie names (SESSION_COOKIE_NAME, CSRF_COOKIE_NAME). */
@@ -91,6 +91,8 @@ export const cookiesCheck: ScanCheck = {
   run(facts, context) {
     // The names are Django's defaults: on another stack `sessionid` may mean something else.
     if (!context.django.detected) return skipped('not a Django site');
+    const down = httpsDown(facts);
+    if (down) return down;
     const sent = httpsCookies(facts).filter(({ cookie }) =>
       [SESSION_COOKIE, CSRF_COOKIE].includes(cookie.name),
     );

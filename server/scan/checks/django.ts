@@ -1,7 +1,7 @@
 import { makeFinding } from '../catalogue';
 import type { DjangoDetection, HttpFetch, HttpResponseFacts, ScanFacts } from '../types';
 import { parseSetCookie } from './cookies';
-import { describeChain, headerValues, normalizeHost, parseUrl, setCookieLines } from './http';
+import { describeChain, headerValues, httpsDown, normalizeHost, parseUrl, setCookieLines } from './http';
 import { clip, errored, judged, type ScanCheck, skipped } from './outcome';
 
 /** Signal strings are part of the JSON contract (`django.signals`): short and stable. */
@@ -137,6 +137,8 @@ export const djangoDebugCheck: ScanCheck = {
   id: 'django-debug',
   findingIds: ['django.debug'],
   run(facts) {
+    const down = httpsDown(facts);
+    if (down) return down;
     const found = findDebugPage(facts);
     if (found) {
       const { label, response } = found;
@@ -184,12 +186,14 @@ export const allowedHostsCheck: ScanCheck = {
   findingIds: ['django.allowed-hosts'],
   run(facts, context) {
     if (!context.django.detected) return skipped('not a Django site');
+    const down = httpsDown(facts);
+    if (down) return down;
+    const real = facts.httpsHome.responses[0];
+    if (!real) return errored(`the home page could not be fetched: ${facts.httpsHome.error ?? 'no answer'}`);
     const { foreignHost, foreignHostHome } = facts.django;
     const foreign = foreignHostHome.responses[0];
     // A connection closed on an unknown Host (nginx `return 444`) is a refusal too.
     if (!foreign) return judged([], `foreign Host refused: ${foreignHostHome.error ?? 'no answer'}`);
-    const real = facts.httpsHome.responses[0];
-    if (!real) return errored(`the home page could not be fetched: ${facts.httpsHome.error ?? 'no answer'}`);
     const shown = `GET / with Host: ${foreignHost} → ${foreign.status}`;
     const foreignRedirect = redirectShape(foreign, foreignHost);
     const normal =
@@ -210,6 +214,8 @@ export const adminPathCheck: ScanCheck = {
   findingIds: ['django.admin.default-path'],
   run(facts, context) {
     if (!context.django.detected) return skipped('not a Django site');
+    const down = httpsDown(facts);
+    if (down) return down;
     const admin = facts.django.admin;
     if (admin.responses.length === 0)
       return errored(`/admin/ could not be fetched: ${admin.error ?? 'no answer'}`);

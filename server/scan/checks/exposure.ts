@@ -1,6 +1,6 @@
 import { makeFinding } from '../catalogue';
 import type { Finding } from '../types';
-import { looksLikeHtml } from './http';
+import { httpsDown, looksLikeHtml } from './http';
 import { errored, judged, type ScanCheck, skipped } from './outcome';
 
 /** What a served secret file looks like; null when the body is not that file (a soft 404, a catch-all page). */
@@ -46,6 +46,8 @@ export const exposureCheck: ScanCheck = {
   id: 'exposure',
   findingIds: ['exposure.file'],
   run(facts) {
+    const down = httpsDown(facts);
+    if (down) return down;
     const paths = Object.keys(facts.files).sort();
     if (paths.length === 0) return skipped('no files probed');
     const findings: Finding[] = [];

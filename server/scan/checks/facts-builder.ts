@@ -14,6 +14,7 @@ import type {
   TlsFacts,
 } from '../types';
 import { detectDjango } from './django';
+import { CATCH_ALL_PAGE, NGINX_404_PAGE, NGINX_WELCOME_PAGE } from './page-fixtures';
 
 export const HOST = 'shop.example.com';
 export const SCANNED_AT = '2026-11-24T10:00:00.000Z';
@@ -233,4 +234,43 @@ export function runCheck(check: Check, facts: ScanFacts): CheckOutcome {
 
 export function findingIds(outcome: CheckOutcome): string[] {
   return outcome.findings.map((finding) => finding.id);
+}
+
+const sameFetch = (status: number, body: string) => (path: string) =>
+  fetched(response(`https://${HOST}${path}`, status, { headers: { 'content-type': 'text/html' }, body }));
+
+/** Facts of a non-Django site whose probes got `answer(path)` and `foreign`; headers stay hardened. */
+function siteFacts(
+  answer: (path: string) => HttpFetch,
+  foreign: string,
+  overrides: FactsOverrides,
+): ScanFacts {
+  return buildFacts({
+    httpsBody: CATCH_ALL_PAGE,
+    ...overrides,
+    httpsHeaders: { 'set-cookie': undefined, ...overrides.httpsHeaders },
+    django: {
+      notFound: answer(NOT_FOUND_PATH),
+      foreignHostHome: fetched(response(`https://${HOST}/`, 200, { body: foreign })),
+      admin: answer('/admin/'),
+      ...overrides.django,
+    },
+    files: {
+      '/.env': answer('/.env'),
+      '/.git/HEAD': answer('/.git/HEAD'),
+      '/.git/config': answer('/.git/config'),
+      ...overrides.files,
+    },
+    securityTxt: overrides.securityTxt ?? answer('/.well-known/security.txt'),
+  });
+}
+
+/** A single-page or static site that answers every path and Host with the same 200 page. */
+export function catchAllFacts(overrides: FactsOverrides = {}): ScanFacts {
+  return siteFacts(sameFetch(200, CATCH_ALL_PAGE), CATCH_ALL_PAGE, overrides);
+}
+
+/** A static site behind nginx: nginx's own 404 for unknown paths, its default page for a foreign Host. */
+export function nginxStaticFacts(overrides: FactsOverrides = {}): ScanFacts {
+  return siteFacts(sameFetch(404, NGINX_404_PAGE), NGINX_WELCOME_PAGE, overrides);
 }

@@ -29,19 +29,23 @@ export function parseUrl(text: string, base?: string): URL | null {
   }
 }
 
-/** The path of a URL on the scanned host, the whole URL elsewhere: short evidence. */
+/** The path of an https:// URL on the scanned host, the whole URL otherwise: short evidence. */
 export function shortUrl(url: string, host: string): string {
   const parsed = parseUrl(url);
-  if (!parsed || normalizeHost(parsed.hostname) !== normalizeHost(host)) return url;
+  if (parsed?.protocol !== 'https:' || normalizeHost(parsed.hostname) !== normalizeHost(host)) return url;
   return `${parsed.pathname}${parsed.search}`;
 }
 
-/** `GET /admin/ → 302 → /admin/login/ → 200`, ending with the error when a hop failed. */
-export function describeChain(fetch: HttpFetch, host: string): string {
+/**
+ * `GET /admin/ → 302 → /admin/login/ → 200`, ending with the error when a hop failed.
+ * Without a host every URL is shown whole (where the scheme is the point).
+ */
+export function describeChain(fetch: HttpFetch, host: string | null): string {
+  const show = (url: string) => (host === null ? url : shortUrl(url, host));
   const [first, ...rest] = fetch.responses;
   if (!first) return fetch.error ?? 'no response';
-  const parts = [`GET ${shortUrl(first.url, host)}`, String(first.status)];
-  for (const response of rest) parts.push(shortUrl(response.url, host), String(response.status));
+  const parts = [`GET ${show(first.url)}`, String(first.status)];
+  for (const response of rest) parts.push(show(response.url), String(response.status));
   if (fetch.error) parts.push(fetch.error);
   return parts.join(' → ');
 }
@@ -60,6 +64,11 @@ export function setCookieLines(responses: readonly HttpResponseFacts[]) {
   );
 }
 
+/** Checks of HTTPS pages skip while HTTPS itself is down: tls.unreachable reports that, once. */
+export function httpsDown(facts: ScanFacts): CheckOutcome | null {
+  return facts.tls?.handshake.ok ? null : skipped('HTTPS is not reachable');
+}
+
 export type HomeResponse = { response: HttpResponseFacts } | { outcome: CheckOutcome };
 
 /**
@@ -67,7 +76,8 @@ export type HomeResponse = { response: HttpResponseFacts } | { outcome: CheckOut
  * Without one the header checks skip (HTTPS unreachable, reported by the TLS check) or error.
  */
 export function finalHttpsHome(facts: ScanFacts): HomeResponse {
-  if (!facts.tls?.handshake.ok) return { outcome: skipped('HTTPS is not reachable') };
+  const down = httpsDown(facts);
+  if (down) return { outcome: down };
   const response = facts.httpsHome.responses.at(-1);
   if (facts.httpsHome.error !== null || !response) {
     return {

@@ -19,7 +19,7 @@ export const httpsRedirectCheck: ScanCheck = {
     if (facts.httpHome.responses.length === 0) {
       return skipped(`http://${facts.host}/ did not answer: ${facts.httpHome.error ?? 'no response'}`);
     }
-    const chain = describeChain(facts.httpHome, facts.host);
+    const chain = describeChain(facts.httpHome, null);
     const target = firstHttpsRedirect(facts.httpHome);
     if (target && normalizeHost(target.hostname) === normalizeHost(facts.host)) {
       return judged([], chain);

@@ -161,6 +161,19 @@ export const NGINX_404_PAGE = `<html>
 </html>
 `;
 
+/** nginx's default server page, what a foreign Host often gets. */
+export const NGINX_WELCOME_PAGE = `<!DOCTYPE html>
+<html>
+<head>
+<title>Welcome to nginx!</title>
+</head>
+<body>
+<h1>Welcome to nginx!</h1>
+<p>If you see this page, the nginx web server is successfully installed and working.</p>
+</body>
+</html>
+`;
+
 /** A static or single-page site that answers every path and Host with the same page. */
 export const CATCH_ALL_PAGE = `<!doctype html>
 <html lang="en"><head><title>Acme</title><script type="module" src="/assets/index-4f2a.js"></script></head>

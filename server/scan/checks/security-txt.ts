@@ -1,6 +1,6 @@
 import { makeFinding } from '../catalogue';
 import type { HttpResponseFacts } from '../types';
-import { describeChain, headerValues, looksLikeHtml } from './http';
+import { describeChain, headerValues, httpsDown, looksLikeHtml } from './http';
 import { errored, judged, type ScanCheck } from './outcome';
 
 /** Why a response is not a usable security.txt (RFC 9116: plain text with a Contact: field), or null. */
@@ -18,6 +18,8 @@ export const securityTxtCheck: ScanCheck = {
   id: 'security-txt',
   findingIds: ['security-txt.missing'],
   run(facts) {
+    const down = httpsDown(facts);
+    if (down) return down;
     const fetch = facts.securityTxt;
     const response = fetch.responses.at(-1);
     if (!response || fetch.error !== null) {
