@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { serveSpa } from '../web/serve-spa';
 import type { Db } from './db';
 import { AppError } from './errors';
-import { dashboardRoutes } from './routes/dashboard';
 import type { AppEnv } from './routes/env';
 import { createErrorHandler } from './routes/error-handler';
 import { healthRoutes } from './routes/health.routes';
@@ -20,12 +19,11 @@ export interface AppDeps {
   /** Environment defaults under the admin settings stored in the database. */
   defaults: Settings;
   now?: () => Date;
-  /** Built dashboard (web/dist); null serves the API only. */
+  /** Where the built dashboard is (default web/dist); null serves the API only. */
   dashboardDir?: string | null;
   logError?: (error: unknown) => void;
 }
 
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../web/dist', import.meta.url));
 /** JSON bodies are small; only the CSV import (its own limit) may be larger. */
 const MAX_JSON_BYTES = 64 * 1024;
 const IMPORT_PATH = '/api/sites/import';
@@ -56,10 +54,9 @@ export function createApp(deps: AppDeps) {
     .route('/api/overview', overviewRoutes)
     .route('/api/settings', settingsRoutes);
 
-  app.route(
-    '/',
-    dashboardRoutes(deps.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : deps.dashboardDir),
-  );
+  // The Solid dashboard: its files, and index.html for client routes; never /api or /healthz.
+  if (deps.dashboardDir !== null)
+    app.use('*', serveSpa(deps.dashboardDir ? { root: deps.dashboardDir } : {}));
   app.notFound((c) =>
     c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
   );

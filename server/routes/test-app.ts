@@ -47,6 +47,8 @@ export function createTestApp(options: { runScan?: RunScan; defaults?: Partial<S
     scheduler,
     clock,
     scripted,
+    /** Closes the SQLite handle under the app, as if the file went away. */
+    closeDatabase: database.close,
     async close() {
       await scheduler.stop({ graceMs: 1000 });
       database.remove();

@@ -120,7 +120,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const timer = setTimeout(() => controller.abort(new Error('timed out')), scanTimeoutMs);
     const timedOut = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () =>
-        reject(new Error(`Scan did not finish within ${Math.round(scanTimeoutMs / 1000)} s`)),
+        reject(new Error(`Scan did not finish within ${scanTimeoutMs / 1000} s`)),
       );
     });
     const scanJob: ScanJob = { ...job, allowPrivate: job.allowPrivate || allowPrivateEverywhere };
@@ -138,7 +138,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       .finally(() => {
         clearTimeout(timer);
         inFlight.delete(job.scanId);
-        if (!stopping) pump();
+        if (!stopping && !stopped) guarded('starting queued scans', pump);
       });
     inFlight.set(job.scanId, flight);
   }
@@ -178,13 +178,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return { enqueued, started, foldedScans };
   }
 
-  /** Cron and wake-ups must never throw into node-cron or an unhandled rejection. */
-  function safeTick(): void {
+  /** Timers and promise callbacks must never throw into node-cron or an unhandled rejection. */
+  function guarded(what: string, action: () => unknown): void {
     try {
-      tick();
+      action();
     } catch (error) {
-      log(`vigil: scheduler tick failed: ${errorMessage(error)}`);
+      log(`vigil: ${what} failed: ${errorMessage(error)}`);
     }
+  }
+
+  function safeTick(): void {
+    guarded('scheduler tick', tick);
   }
 
   return {
@@ -237,7 +241,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           flight.abandoned = true;
           flight.controller.abort(new Error('server shutting down'));
         }
-        const requeued = requeueScans({ db, input: { scanIds: left.map((flight) => flight.job.scanId) } });
+        let requeued = 0;
+        guarded('re-queueing unfinished scans', () => {
+          requeued = requeueScans({ db, input: { scanIds: left.map((flight) => flight.job.scanId) } });
+        });
         stopped = true;
         return { finished: running.length - left.length, requeued };
       })();

@@ -16,7 +16,6 @@ const DAY_MS = 86_400_000;
 
 const gradeFilterSchema = z
   .string()
-  .trim()
   .max(200)
   .transform((text, context) => {
     const wanted: (Grade | 'none')[] = [];

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, lte, or } from 'drizzle-orm';
 import type { Db } from '../db';
 import { findingSets, isActiveScan, scans, sites } from '../db/schema';
 import { AppError } from '../errors';
@@ -117,9 +117,15 @@ function previousDoneScanId(db: Db, row: NonNullable<ScanRow>): number {
         .select({ id: scans.id })
         .from(scans)
         .where(
-          and(eq(scans.siteId, row.scan.siteId), lt(scans.startedAt, startedAt), eq(scans.state, 'done')),
+          and(
+            eq(scans.siteId, row.scan.siteId),
+            lte(scans.startedAt, startedAt),
+            // Two scans started in the same millisecond are ordered by id.
+            or(lt(scans.startedAt, startedAt), lt(scans.id, row.scan.id)),
+            eq(scans.state, 'done'),
+          ),
         )
-        .orderBy(desc(scans.startedAt))
+        .orderBy(desc(scans.startedAt), desc(scans.id))
         .limit(1)
         .get()
     : undefined;
