@@ -65,7 +65,7 @@ function auditPython(file: ProjectFile, text: string): FileResult {
   const facts = settingsFactsOf(module);
   const setsAnything = facts.events.length > 0 || facts.settingsModuleRefs.length > 0;
   return {
-    findings: hits.map((hit) => locateHit(file.relative, text, starts, hit)),
+    findings: hits.map((hit) => locateHit(file.relative, text, starts, hit, facts.secretRanges)),
     notes,
     suppressions,
     settings: setsAnything ? { facts, text, starts } : null,
@@ -168,7 +168,7 @@ export async function auditProject(root: string, options: AuditOptions = {}): Pr
   const notes: AuditNote[] = [...walked.notes];
   const findings: AuditFinding[] = [];
   const suppressions = new Map<string, Suppression[]>();
-  const settingsSources = new Map<string, { text: string; starts: number[] }>();
+  const settingsSources = new Map<string, NonNullable<FileResult['settings']>>();
   const facts = new Map<string, SettingsFacts>();
   results.forEach((result, index) => {
     const file = walked.files[index]!.relative;
@@ -195,7 +195,7 @@ export async function auditProject(root: string, options: AuditOptions = {}): Pr
   }
   for (const { file, hit } of fromSettings.hits) {
     const source = settingsSources.get(file);
-    if (source) findings.push(locateHit(file, source.text, source.starts, hit));
+    if (source) findings.push(locateHit(file, source.text, source.starts, hit, source.facts.secretRanges));
   }
 
   const reported = findings

@@ -63,8 +63,18 @@ export function makeAuditFinding(hit: RuleHit, location: SourceLocation, excerpt
   return audited;
 }
 
-/** Turns a rule hit at an offset of a file into a located finding. */
-export function locateHit(file: string, text: string, starts: readonly number[], hit: RuleHit): AuditFinding {
+/** Turns a rule hit at an offset of a file into a located finding; `secrets` are the file's values never to show. */
+export function locateHit(
+  file: string,
+  text: string,
+  starts: readonly number[],
+  hit: RuleHit,
+  secrets: ReadonlyArray<readonly [number, number]> = [],
+): AuditFinding {
   const { line, column } = positionAt(starts, hit.at);
-  return makeAuditFinding(hit, { file, line, column }, excerptOf(text, starts, line, hit.redact));
+  return makeAuditFinding(
+    hit,
+    { file, line, column },
+    excerptOf(text, starts, line, [...(hit.redact ?? []), ...secrets]),
+  );
 }

@@ -56,7 +56,7 @@ function isInside(parent: string, child: string): boolean {
 /**
  * Lists the Python files and templates of a project: skips virtualenvs, node_modules, VCS and cache
  * directories, migrations, tests (unless asked), excluded globs, files over 1 MiB (with a note) and
- * any symlink that leads out of the root.
+ * symlinks: one out of the root is noted, one inside it is an alias of a file listed at its real place.
  */
 export async function listProjectFiles(
   root: string,
@@ -65,12 +65,10 @@ export async function listProjectFiles(
   const realRoot = await realpath(root);
   const files: ProjectFile[] = [];
   const notes: AuditNote[] = [];
-  const visited = new Set<string>([realRoot]);
   const queue: string[] = [''];
   const isExcluded = (relative: string) => options.excluded.some((matches) => matches(relative));
 
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    const directory = next;
+  for (let directory = queue.shift(); directory !== undefined; directory = queue.shift()) {
     let entries: Dirent[];
     try {
       entries = await readdir(path.join(root, directory), { withFileTypes: true });
@@ -86,26 +84,19 @@ export async function listProjectFiles(
     if (directory !== '' && entries.some((entry) => entry.name === 'pyvenv.cfg')) continue;
     for (const entry of entries) {
       const relative = directory === '' ? entry.name : `${directory}/${entry.name}`;
-      const absolute = path.join(root, relative);
-      let isDirectory = entry.isDirectory();
-      let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
-        const target = await realpath(absolute).catch(() => null);
+        // A link inside the root is an alias of something listed at its real place; one outside is not ours.
+        const target = await realpath(path.join(root, relative)).catch(() => null);
         if (target === null || !isInside(realRoot, target)) {
           notes.push({
             kind: 'skipped',
             file: relative,
             message: 'symbolic link leads outside the audited root',
           });
-          continue;
         }
-        const targetStat = await stat(target);
-        if (targetStat.isDirectory() && visited.has(target)) continue;
-        if (targetStat.isDirectory()) visited.add(target);
-        isDirectory = targetStat.isDirectory();
-        isFile = targetStat.isFile();
+        continue;
       }
-      if (isDirectory) {
+      if (entry.isDirectory()) {
         const skipped =
           SKIPPED_DIRECTORIES.has(entry.name) ||
           entry.name.startsWith('.') ||
@@ -114,9 +105,10 @@ export async function listProjectFiles(
         if (!skipped) queue.push(relative);
         continue;
       }
-      const kind = isFile ? kindOf(entry.name) : null;
+      const kind = entry.isFile() ? kindOf(entry.name) : null;
       if (kind === null || isExcluded(relative)) continue;
       if (!options.includeTests && kind === 'python' && isTestFile(entry.name)) continue;
+      const absolute = path.join(root, relative);
       const { size } = await stat(absolute);
       if (size > MAX_FILE_BYTES) {
         notes.push({

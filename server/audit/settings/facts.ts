@@ -39,9 +39,12 @@ export interface SettingsFacts {
   /** Assigns SECRET_KEY or INSTALLED_APPS at module level: a settings module by itself. */
   declaresSettings: boolean;
   firstStatementAt: number;
+  /** Literal strings assigned to secret-looking names (SECRET_KEY, *_PASSWORD, "PASSWORD": …): never shown. */
+  secretRanges: Range[];
 }
 
 const SETTING_NAME = /^[A-Z][A-Z0-9_]*$/;
+const SECRET_NAME = /SECRET|PASSWORD$|TOKEN$|API_KEY$|PRIVATE_KEY$/i;
 const ENV_GETTERS = new Set(['os.environ.get', 'os.getenv', 'os.environ.setdefault']);
 /** Call names of django-environ / python-decouple / environs readers (`env("X")`, `env.bool("X")`, `config("X")`). */
 const ENV_READER_NAMES = new Set(['env', 'config', 'decouple.config']);
@@ -131,6 +134,23 @@ function classify(
   return { value: { kind: 'computed' }, redact: [] };
 }
 
+/** Strings under `"PASSWORD": …`-like keys of dict literals (DATABASES, CACHES, …). */
+function secretDictRanges(module: PythonModule, value: PyNode): Range[] {
+  const ranges: Range[] = [];
+  forEachDescendant(value, (node) => {
+    if (node.name !== 'DictionaryExpression') return;
+    const parts = childrenOf(node);
+    parts.forEach((part, index) => {
+      const key = parts[index - 2];
+      if (part.name === ':' || parts[index - 1]?.name !== ':' || !key) return;
+      const keyValue = literalValue(module.text, key)?.value;
+      if (typeof keyValue === 'string' && SECRET_NAME.test(keyValue))
+        ranges.push(...stringRanges(module, part));
+    });
+  });
+  return ranges;
+}
+
 function stringItems(value: PyValue | undefined): string[] | null {
   if (typeof value === 'string') return [value];
   if (!Array.isArray(value)) return null;
@@ -157,6 +177,17 @@ function assignmentEvents(
   if (targets.length === 0) return [];
   const { value: classified, redact } = classify(module, readers, value);
   return targets.map((name) => ({ kind: 'assign', name, value: classified, at: statement.from, redact }));
+}
+
+/** Ranges of secret values in one module-level assignment. */
+function secretRangesOf(module: PythonModule, events: readonly SettingEvent[], statement: PyNode): Range[] {
+  const value = statement.lastChild;
+  const named = events.flatMap((event) =>
+    event.kind === 'assign' && event.at === statement.from && SECRET_NAME.test(event.name)
+      ? event.redact
+      : [],
+  );
+  return value ? [...named, ...secretDictRanges(module, value)] : named;
 }
 
 /** `NAME.append("x")`, `NAME.insert(0, "x")`, `NAME.extend([...])`, `NAME.remove("x")`. */
@@ -218,9 +249,12 @@ export function settingsFactsOf(module: PythonModule): SettingsFacts {
   const statements = moduleLevelStatements(module.top);
   const readers = envReaderNames(module, statements);
   const events: SettingEvent[] = [];
+  const secretRanges: Range[] = [];
   for (const statement of statements) {
     if (statement.name === 'AssignStatement') {
-      events.push(...assignmentEvents(module, readers, statement));
+      const assigned = assignmentEvents(module, readers, statement);
+      events.push(...assigned);
+      secretRanges.push(...secretRangesOf(module, assigned, statement));
     } else if (statement.name === 'UpdateStatement') {
       const [target, operator, value] = childrenOf(statement);
       const name = target?.name === 'VariableName' ? textOf(module.text, target) : '';
@@ -253,5 +287,6 @@ export function settingsFactsOf(module: PythonModule): SettingsFacts {
       (event) => event.kind === 'assign' && (event.name === 'SECRET_KEY' || event.name === 'INSTALLED_APPS'),
     ),
     firstStatementAt: firstStatementOf(module.top)?.from ?? 0,
+    secretRanges,
   };
 }

@@ -79,20 +79,28 @@ export function findSettingsModules(
       if (target.kind === 'file') roots.add(target.file);
     }
   }
-  const modules = new Set<string>();
-  const imported = new Set<string>();
-  const queue = [...roots];
-  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    if (modules.has(file)) continue;
-    modules.add(file);
-    for (const event of facts.get(file)?.events ?? []) {
-      if (event.kind !== 'star-import') continue;
+  const starImports = (file: string) =>
+    (facts.get(file)?.events ?? []).flatMap((event) => {
+      if (event.kind !== 'star-import') return [];
       const target = resolveModule(index, file, event.module);
-      if (target.kind !== 'file' || target.file === file) continue;
-      imported.add(target.file);
-      queue.push(target.file);
-    }
+      return target.kind === 'file' && target.file !== file ? [target.file] : [];
+    });
+  const modules = reachableFrom([...roots], starImports);
+  const imported = new Set([...modules].flatMap(starImports));
+  const leaves = [...modules].filter((file) => !imported.has(file));
+  // A root caught in an import cycle is nobody's base: run it as a leaf too.
+  const covered = reachableFrom(leaves, starImports);
+  leaves.push(...[...roots].filter((root) => !covered.has(root)));
+  return { modules: [...modules].sort(), leaves: [...new Set(leaves)].sort() };
+}
+
+function reachableFrom(starts: readonly string[], next: (file: string) => string[]): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...starts];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    queue.push(...next(file));
   }
-  const sorted = [...modules].sort();
-  return { modules: sorted, leaves: sorted.filter((file) => !imported.has(file)) };
+  return seen;
 }
