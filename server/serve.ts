@@ -1,0 +1,115 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app';
+import { env } from './config/env';
+import { openMigratedDatabase } from './db';
+import { createScanRunner } from './scheduler/scan-runner';
+import { createScheduler } from './scheduler/scheduler';
+import { DEFAULT_INTERVAL_MINUTES, type Settings } from './services/context';
+
+export interface ServerOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Extra trusted CAs (PEM) for scans: private fleets, the test fleet's CA. */
+  extraCaPems?: string[];
+  now?: () => Date;
+  /** node-cron expression (with seconds) for the scheduler tick; default VIGIL_TICK_CRON. */
+  tickCron?: string;
+  /** Default VIGIL_DNS_SERVERS. */
+  dnsServers?: string[];
+  /** Default VIGIL_ALLOW_PRIVATE. */
+  allowPrivate?: boolean;
+  /** Default VIGIL_SCAN_CONCURRENCY. */
+  scanConcurrency?: number;
+  /** Built dashboard; default web/dist, null for the API only. */
+  dashboardDir?: string | null;
+  /** How long close() lets running scans finish before re-queueing them. */
+  shutdownGraceMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  app: ReturnType<typeof createApp>;
+  close(): Promise<void>;
+}
+
+function urlFor(address: AddressInfo): string {
+  // A wildcard bind is reachable on loopback; show an address a browser can open.
+  const host =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : address.address;
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** `vigil serve`: migrates the database, starts the scheduler and serves the API (and dashboard). */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const config = env();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const defaults: Settings = {
+    allowPrivate: options.allowPrivate ?? config.VIGIL_ALLOW_PRIVATE,
+    retentionDays: config.VIGIL_RETENTION_DAYS,
+    scanConcurrency: options.scanConcurrency ?? config.VIGIL_SCAN_CONCURRENCY,
+    defaultIntervalMinutes: DEFAULT_INTERVAL_MINUTES,
+  };
+  const database = openMigratedDatabase(options.dataDir);
+  const runScan = createScanRunner({
+    dnsServers: options.dnsServers ?? config.VIGIL_DNS_SERVERS,
+    ...(options.extraCaPems ? { extraCaPems: options.extraCaPems } : {}),
+    ...(config.NODE_EXTRA_CA_CERTS ? { extraCaFile: config.NODE_EXTRA_CA_CERTS } : {}),
+  });
+  const scheduler = createScheduler({
+    db: database.db,
+    runScan,
+    defaults,
+    tickCron: options.tickCron ?? config.VIGIL_TICK_CRON,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const app = createApp({
+    db: database.db,
+    scheduler,
+    defaults,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
+  });
+
+  let server: ReturnType<typeof serve>;
+  let address: AddressInfo;
+  try {
+    scheduler.start();
+    ({ server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
+      (resolve, reject) => {
+        const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info) =>
+          resolve({ server: listening, address: info }),
+        );
+        listening.once('error', reject);
+      },
+    ));
+  } catch (error) {
+    await scheduler.stop({ graceMs: 0 });
+    database.close();
+    throw error;
+  }
+
+  const url = urlFor(address);
+  log(`Vigil listening on ${url} (data in ${database.file})`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    app,
+    close() {
+      closing ??= (async () => {
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Idle keep-alive connections would hold close() open; requests in progress still finish.
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        const { requeued } = await scheduler.stop({ graceMs: options.shutdownGraceMs ?? 10_000 });
+        if (requeued > 0) log(`vigil: ${requeued} unfinished scans re-queued for the next start`);
+        await httpClosed;
+        database.close();
+      })();
+      return closing;
+    },
+  };
+}
