@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInterval, relativeTime, splitTagInput } from './format';
+import { formatDelta, formatInterval, relativeTime, splitTagInput } from './format';
 
 const now = new Date('2026-11-24T10:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms);
@@ -26,5 +26,13 @@ describe('splitTagInput', () => {
   it('accepts commas, semicolons and spaces between tags', () => {
     expect(splitTagInput(' eu, prod;django  shop ')).toEqual(['eu', 'prod', 'django', 'shop']);
     expect(splitTagInput('  ')).toEqual([]);
+  });
+});
+
+describe('formatDelta', () => {
+  it('signs changes with a real minus', () => {
+    expect(formatDelta(5)).toBe('+5');
+    expect(formatDelta(-30)).toBe('−30');
+    expect(formatDelta(0)).toBe('0');
   });
 });

@@ -50,3 +50,8 @@ export function splitTagInput(text: string): string[] {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+/** +5 / −30 with a real minus sign, as people write score changes. */
+export function formatDelta(delta: number): string {
+  return delta > 0 ? `+${delta}` : delta < 0 ? `−${-delta}` : '0';
+}

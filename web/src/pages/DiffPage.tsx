@@ -1,7 +1,7 @@
 import { A, useParams, useSearchParams } from '@solidjs/router';
 import { createResource, For, Show } from 'solid-js';
 import { api, unwrap } from '../api';
-import { absoluteTime, plural } from '../lib/format';
+import { absoluteTime, formatDelta, plural } from '../lib/format';
 import { paths } from '../paths';
 import { ErrorNotice } from '../ui/ErrorNotice';
 import { FindingCard } from '../ui/FindingCard';
@@ -144,8 +144,7 @@ export default function DiffPage() {
                   {DIRECTION_TEXT[result().grade.direction]}
                   <Show when={result().score.delta !== null && result().score.delta !== 0}>
                     {' '}
-                    ({(result().score.delta ?? 0) > 0 ? '+' : ''}
-                    {result().score.delta} points)
+                    ({formatDelta(result().score.delta ?? 0)} points)
                   </Show>
                 </span>
               </div>
@@ -156,14 +155,14 @@ export default function DiffPage() {
             </section>
 
             <section class="card diff-section" aria-labelledby="added-heading">
-              <h3 id="added-heading">New findings ({result().added.length})</h3>
+              <h2 id="added-heading">New findings ({result().added.length})</h2>
               <Show when={result().added.length > 0} fallback={<p class="muted">None.</p>}>
                 <For each={result().added}>{(finding) => <FindingCard finding={finding} />}</For>
               </Show>
             </section>
 
             <section class="card diff-section" aria-labelledby="removed-heading">
-              <h3 id="removed-heading">Fixed findings ({result().removed.length})</h3>
+              <h2 id="removed-heading">Fixed findings ({result().removed.length})</h2>
               <Show when={result().removed.length > 0} fallback={<p class="muted">None.</p>}>
                 <ul class="diff-list removed">
                   <For each={result().removed}>
@@ -180,7 +179,7 @@ export default function DiffPage() {
             </section>
 
             <section class="card diff-section" aria-labelledby="changed-heading">
-              <h3 id="changed-heading">Changed severity ({result().changed.length})</h3>
+              <h2 id="changed-heading">Changed severity ({result().changed.length})</h2>
               <Show when={result().changed.length > 0} fallback={<p class="muted">None.</p>}>
                 <ul class="diff-list changed">
                   <For each={result().changed}>

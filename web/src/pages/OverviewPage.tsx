@@ -81,7 +81,10 @@ export default function OverviewPage() {
   createEffect(() => {
     const data = overview.latest;
     if (overview.loading) return;
-    const busy = data !== undefined && (data.fleet.queued > 0 || data.fleet.running > 0);
+    const waitingForFirstScan =
+      data?.items.some((item) => item.latest === null && item.site.enabled) ?? false;
+    const busy =
+      data !== undefined && (data.fleet.queued > 0 || data.fleet.running > 0 || waitingForFirstScan);
     const timer = setTimeout(() => void refetch(), busy ? BUSY_POLL_MS : IDLE_POLL_MS);
     onCleanup(() => clearTimeout(timer));
   });
@@ -184,7 +187,7 @@ export default function OverviewPage() {
                     onChange={(event) => setFilter({ tag: event.currentTarget.value.trim() || undefined })}
                   />
                 </div>
-                <div class="field">
+                <div class="field wide-on-phone">
                   <label for="sort">Sort</label>
                   <select
                     id="sort"
@@ -310,10 +313,10 @@ function SiteRow(props: { item: OverviewItem; onTag: (tag: string) => void }) {
       <td data-cell="counts">
         <SeverityCounts counts={item().latest?.counts ?? null} />
       </td>
-      <td data-cell="trend">
+      <td data-cell="trend" data-label={`${TREND_DAYS}-day trend`}>
         <TrendArrow trend={item().trend} days={TREND_DAYS} />
       </td>
-      <td data-cell="times" class="times">
+      <td data-cell="last" data-label="Last scan" class="times">
         <Switch
           fallback={
             <>
@@ -339,7 +342,7 @@ function SiteRow(props: { item: OverviewItem; onTag: (tag: string) => void }) {
           </Match>
         </Switch>
       </td>
-      <td data-cell="times" class="times">
+      <td data-cell="next" data-label="Next scan" class="times">
         <Show when={item().site.enabled} fallback={<span class="muted">paused</span>}>
           <RelativeTime at={item().nextScanAt} />
         </Show>

@@ -79,6 +79,12 @@ function drawChangeMarkers(u: uPlot, points: readonly ChartPoint[]): void {
   ctx.restore();
 }
 
+/** The x range in seconds, padded by 1.5% of the span each side. */
+function visibleRange(props: Pick<PostureChartProps, 'from' | 'to'>): [number, number] {
+  const pad = (props.to - props.from) * 0.015;
+  return [(props.from - pad) / 1000, (props.to + pad) / 1000];
+}
+
 function chartOptions(host: HTMLElement, props: PostureChartProps, width: number): uPlot.Options {
   const axisColor = cssColor(host, '--chart-axis');
   const gridColor = cssColor(host, '--chart-grid');
@@ -92,7 +98,8 @@ function chartOptions(host: HTMLElement, props: PostureChartProps, width: number
     width,
     height: 240,
     scales: {
-      x: { time: true, range: () => [props.from / 1000, props.to / 1000] },
+      // A little room on both sides so the newest point is not cut in half by the edge.
+      x: { time: true, range: () => visibleRange(props) },
       y: { range: () => [0, MAX_SCORE] },
     },
     axes: [axis, { ...axis, size: 40, splits: () => [0, 25, 45, 65, 85, 100, MAX_SCORE] }],
@@ -146,15 +153,22 @@ export function PostureChart(props: PostureChartProps) {
 
   createEffect(() => {
     const next = data();
-    void props.from;
-    void props.to;
+    const [min, max] = visibleRange(props);
     if (chart) {
       chart.setData(next, false);
-      chart.setScale('x', { min: props.from / 1000, max: props.to / 1000 });
+      chart.setScale('x', { min, max });
     }
   });
 
   return (
-    <div ref={host} class="chart-box" role="img" aria-label={props.label} data-points={props.points.length} />
+    <div
+      ref={host}
+      class="chart-box"
+      role="img"
+      aria-label={props.label}
+      data-points={props.points.length}
+      data-appeared={props.points.filter((point) => point.appeared.length > 0).length}
+      data-disappeared={props.points.filter((point) => point.disappeared.length > 0).length}
+    />
   );
 }

@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+
+const readySchema = z.object({
+  url: z.string().url(),
+  control: z.string().url(),
+  hosts: z.record(z.string(), z.string()),
+});
+
+function buildDashboard(): void {
+  const result = spawnSync(bin('vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) throw new Error(`vite build failed (exit ${result.status})`);
+}
+
+function waitForReady(child: ChildProcess, timeoutMs: number): Promise<z.infer<typeof readySchema>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`e2e harness not ready after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(readySchema.parse(JSON.parse(line)));
+      } catch (error) {
+        reject(new Error(`e2e harness said something unexpected: ${line} (${error})`));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`e2e harness exited early with code ${code}`));
+    });
+  });
+}
+
+/** Builds the SPA, starts fleet + server (e2e/harness.ts), and hands their addresses to the workers via env. */
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  if (process.env.VIGIL_E2E_SKIP_BUILD !== '1') buildDashboard();
+  const child = spawn(bin('tsx'), ['e2e/harness.ts'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+  const ready = await waitForReady(child, 60_000);
+  process.env.VIGIL_E2E_URL = ready.url;
+  process.env.VIGIL_E2E_CONTROL = ready.control;
+  process.env.VIGIL_E2E_HOSTS = JSON.stringify(ready.hosts);
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timeout);
+  };
+}
