@@ -13,7 +13,7 @@ const readySchema = z.object({
 });
 
 function buildDashboard(): void {
-  const result = spawnSync(bin('vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+  const result = spawnSync(bin('vite'), ['build', '--config', 'web/vite.config.ts', '--logLevel', 'error'], {
     cwd: repoRoot,
     stdio: 'inherit',
   });

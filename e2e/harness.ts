@@ -8,21 +8,28 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { startServer } from '../server/serve';
+import { SITE_PRESETS, startFleet } from '../server/testing/fleet';
 import { E2E_SITES } from './sites';
 
-const { startFleet, SITE_PRESETS } = await import('../server/testing/fleet');
 const fleet = await startFleet(
   Object.fromEntries(Object.entries(E2E_SITES).map(([name, preset]) => [name, SITE_PRESETS[preset]])),
 );
 
-// The server reads these once, on first use of its env(): set them before it loads.
-process.env.VIGIL_DNS_SERVERS = fleet.dnsServer;
-process.env.VIGIL_ALLOW_PRIVATE = '1';
-process.env.VIGIL_TICK_CRON ??= '*/2 * * * * *';
-
 const dataDir = await mkdtemp(join(tmpdir(), 'vigil-e2e-'));
-const { startServer } = await import('../server/serve');
-const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, extraCaPems: [fleet.caCertPem] });
+const server = await startServer({
+  port: 0,
+  host: '127.0.0.1',
+  dataDir,
+  dnsServers: [fleet.dnsServer],
+  allowPrivate: true,
+  extraCaPems: [fleet.caCertPem],
+  // Quick ticks so scheduled first scans start within seconds, as "scan now" does.
+  tickCron: '*/2 * * * * *',
+  shutdownGraceMs: 1_000,
+  // stdout carries the one ready line; the server's log goes to stderr.
+  log: (line) => process.stderr.write(`${line}\n`),
+});
 
 const reconfigureSchema = z.object({
   name: z.enum(Object.keys(E2E_SITES) as [string, ...string[]]),
