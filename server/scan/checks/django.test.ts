@@ -154,6 +154,21 @@ describe('django.debug', () => {
     expect(findingIds(runCheck(djangoDebugCheck, facts))).toEqual(['django.debug']);
   });
 
+  it('fires on a DEBUG server answering plain HTTP while HTTPS is down', () => {
+    const facts = buildFacts({
+      tls: { handshake: { ok: false, error: 'connection refused' }, certificate: null },
+      httpHome: fetched(response(`http://${HOST}/`, 200, { body: DEFAULT_URLCONF_PAGE })),
+      httpsHome: failedFetch('connection refused'),
+      django: {
+        notFound: failedFetch('connection refused'),
+        foreignHostHome: failedFetch('connection refused'),
+      },
+    });
+    const outcome = runCheck(djangoDebugCheck, facts);
+    expect(findingIds(outcome)).toEqual(['django.debug']);
+    expect(outcome.findings[0]!.evidence).toContain('plain HTTP home page');
+  });
+
   it('stays silent on the production Not Found page', () => {
     expect(runCheck(djangoDebugCheck, buildFacts())).toMatchObject({ status: 'pass', findings: [] });
   });
@@ -180,6 +195,7 @@ describe('django.debug', () => {
 
   it('errors when no probe got an answer', () => {
     const facts = buildFacts({
+      httpHome: failedFetch('timeout'),
       httpsHome: failedFetch('timeout'),
       django: { notFound: failedFetch('timeout'), foreignHostHome: failedFetch('timeout') },
     });
@@ -212,7 +228,9 @@ describe('django.allowed-hosts', () => {
         foreignHostHome: foreignProbe(200, '<title>Other</title>', { 'set-cookie': 'csrftoken=x; Secure' }),
       },
     });
-    expect(findingIds(runCheck(allowedHostsCheck, facts))).toEqual(['django.allowed-hosts']);
+    const outcome = runCheck(allowedHostsCheck, facts);
+    expect(findingIds(outcome)).toEqual(['django.allowed-hosts']);
+    expect(outcome.findings[0]!.evidence).toContain('a page rendered by Django');
   });
 
   it("stays silent when a front proxy's default page answers the foreign Host", () => {

@@ -70,7 +70,7 @@ export function isTechnicalErrorPage(body: string): boolean {
 /** The "install worked" rocket page Django serves at / with DEBUG on and no URLs (any language). */
 export function isDefaultUrlconfPage(body: string): boolean {
   return (
-    /href=["']https:\/\/docs\.djangoproject\.com\/[^"']*\/ref\/settings\/#debug["']/i.test(body) &&
+    /href=["']https:\/\/docs\.djangoproject\.com\/[^"'\s<>]{0,40}\/ref\/settings\/#debug["']/i.test(body) &&
     /class=["']exhaust__line["']/.test(body) &&
     /<a\s+class=["']logo["']\s+href=["']https:\/\/www\.djangoproject\.com\/["']/i.test(body)
   );
@@ -83,15 +83,15 @@ export function isDebugPage(body: string): boolean {
 /** The admin login form: `<form … id="login-form">` plus the admin stylesheet or branding. */
 export function isAdminLoginPage(response: HttpResponseFacts | undefined): boolean {
   if (response?.status !== 200) return false;
-  const form = /<form\b[^>]*\bid=["']login-form["']/i.test(response.body);
-  const adminAssets = /href=["'][^"']*\badmin\/css\/(?:base|login)(?:\.[0-9a-f]{6,})?\.css/i.test(
+  const form = /<form\b[^<>]*\bid=["']login-form["']/i.test(response.body);
+  const adminAssets = /href=["'][^"'\s<>]{0,300}\badmin\/css\/(?:base|login)(?:\.[0-9a-f]{6,})?\.css/i.test(
     response.body,
   );
   const branding = /Django (?:site admin|administration)/.test(response.body);
   return form && (adminAssets || branding);
 }
 
-const CSRF_FORM_FIELD = /<input\b[^>]*\bname\s*=\s*["']?csrfmiddlewaretoken["'\s/>]/i;
+const CSRF_FORM_FIELD = /<input\b[^<>]*\bname\s*=\s*["']?csrfmiddlewaretoken["'\s/>]/i;
 
 /** Pages that belong to the real host: the cookie and form signals are read from these. */
 function ownResponses(facts: ScanFacts): HttpResponseFacts[] {
@@ -99,12 +99,13 @@ function ownResponses(facts: ScanFacts): HttpResponseFacts[] {
   return [httpHome, httpsHome, django.admin, django.notFound].flatMap((fetch) => fetch.responses);
 }
 
-/** The probes a debug page may show up on: the random path, the foreign Host and the home page. */
+/** The probes a debug page may show up on: the random path, the foreign Host and the home page (either scheme). */
 function debugProbes(facts: ScanFacts): { label: string; fetch: HttpFetch }[] {
   return [
     { label: 'random path', fetch: facts.django.notFound },
     { label: `foreign Host ${facts.django.foreignHost}`, fetch: facts.django.foreignHostHome },
     { label: 'home page', fetch: facts.httpsHome },
+    { label: 'plain HTTP home page', fetch: facts.httpHome },
   ];
 }
 
@@ -137,8 +138,7 @@ export const djangoDebugCheck: ScanCheck = {
   id: 'django-debug',
   findingIds: ['django.debug'],
   run(facts) {
-    const down = httpsDown(facts);
-    if (down) return down;
+    // No HTTPS-down skip here: a DEBUG dev server exposed on plain HTTP is the worst case of all.
     const found = findDebugPage(facts);
     if (found) {
       const { label, response } = found;
@@ -147,7 +147,7 @@ export const djangoDebugCheck: ScanCheck = {
       return judged([makeFinding('django.debug', { evidence })], 'DEBUG is on');
     }
     const probed = debugProbes(facts).filter(({ fetch }) => fetch.responses.length > 0);
-    if (probed.length === 0) return errored('none of the debug probes got an answer');
+    if (probed.length === 0) return httpsDown(facts) ?? errored('none of the debug probes got an answer');
     return judged([], `no debug page on: ${probed.map(({ label }) => label).join(', ')}`);
   },
 };
@@ -165,7 +165,7 @@ function redirectShape(response: HttpResponseFacts, requestedHost: string): stri
   return `${target.protocol}//${shownHost}${target.port ? `:${target.port}` : ''}${target.pathname}${target.search}`;
 }
 
-const TITLE = /<title[^>]*>([^<]*)<\/title>/i;
+const TITLE = /<title[^<>]*>([^<]*)<\/title>/i;
 
 /** Same page: same non-empty <title>, or the very same body when neither has one. */
 function samePage(a: HttpResponseFacts, b: HttpResponseFacts): boolean {
@@ -179,6 +179,20 @@ function samePage(a: HttpResponseFacts, b: HttpResponseFacts): boolean {
 function answeredByDjango(response: HttpResponseFacts): boolean {
   const names = setCookieLines([response]).flatMap(({ line }) => parseSetCookie(line)?.name ?? []);
   return names.includes('csrftoken') || names.includes('sessionid') || CSRF_FORM_FIELD.test(response.body);
+}
+
+/** Why the foreign-Host answer is a normal one (2xx, or the real host's redirect), as an evidence suffix; or null. */
+function normalAnswer(foreign: HttpResponseFacts, real: HttpResponseFacts, facts: ScanFacts): string | null {
+  const { host } = facts;
+  if (foreign.status >= 200 && foreign.status < 300) {
+    if (real.status >= 200 && real.status < 300 && samePage(foreign, real))
+      return `, the same page as with Host: ${host}`;
+    return answeredByDjango(foreign) ? ', a page rendered by Django (CSRF token or session cookie)' : null;
+  }
+  const shape = redirectShape(foreign, facts.django.foreignHost);
+  if (shape === null || shape !== redirectShape(real, host)) return null;
+  const location = clip(headerValues(foreign, 'location')[0] ?? '', 120);
+  return ` → ${location}, the same redirect as with Host: ${host}`;
 }
 
 export const allowedHostsCheck: ScanCheck = {
@@ -195,17 +209,11 @@ export const allowedHostsCheck: ScanCheck = {
     // A connection closed on an unknown Host (nginx `return 444`) is a refusal too.
     if (!foreign) return judged([], `foreign Host refused: ${foreignHostHome.error ?? 'no answer'}`);
     const shown = `GET / with Host: ${foreignHost} → ${foreign.status}`;
-    const foreignRedirect = redirectShape(foreign, foreignHost);
-    const normal =
-      foreign.status >= 200 && foreign.status < 300
-        ? answeredByDjango(foreign) || (real.status >= 200 && real.status < 300 && samePage(foreign, real))
-        : foreignRedirect !== null && foreignRedirect === redirectShape(real, facts.host);
-    if (!normal) return judged([], `${shown}: refused or a different site`);
-    const evidence =
-      foreignRedirect === null
-        ? `${shown}, the same page as with Host: ${facts.host}`
-        : `${shown} → ${clip(headerValues(foreign, 'location')[0] ?? '', 120)}, the same redirect as with Host: ${facts.host}`;
-    return judged([makeFinding('django.allowed-hosts', { evidence })], 'a foreign Host is served');
+    // A front proxy's own page for unknown hosts (nginx default server) is not Django accepting the Host.
+    const normal = normalAnswer(foreign, real, facts);
+    if (normal === null) return judged([], `${shown}: refused or another site`);
+    const finding = makeFinding('django.allowed-hosts', { evidence: `${shown}${normal}` });
+    return judged([finding], 'a foreign Host is served');
   },
 };
 

@@ -8,7 +8,7 @@ type Verifier = (body: string) => string | null;
 
 const MAX_KEYS_SHOWN = 8;
 
-const ENV_LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=/;
+const ENV_LINE = /^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=/;
 
 /** `.env`: KEY=value lines and no HTML. Only key names are shown, never values. */
 export const verifyEnvFile: Verifier = (body) => {
@@ -30,8 +30,10 @@ export const verifyGitHead: Verifier = (body) => {
 
 /** `.git/config`: an ini file with a [core] section. Section names only: a remote URL may hold a token. */
 export const verifyGitConfig: Verifier = (body) => {
-  if (looksLikeHtml(body) || !/^\s*\[core\]\s*$/m.test(body)) return null;
-  const sections = [...body.matchAll(/^\s*\[([^\]\r\n]{1,60})\]\s*$/gm)].map((match) => `[${match[1]}]`);
+  if (looksLikeHtml(body) || !/^[ \t]*\[core\][ \t]*\r?$/m.test(body)) return null;
+  const sections = [...body.matchAll(/^[ \t]*\[([^\]\r\n]{1,60})\][ \t]*\r?$/gm)].map(
+    (match) => `[${match[1]}]`,
+  );
   return `sections: ${[...new Set(sections)].slice(0, MAX_KEYS_SHOWN).join(', ')}`;
 };
 

@@ -282,3 +282,35 @@ describe('runChecks', () => {
     expect(JSON.stringify(runChecks(ONE_PROBLEM['cookie.session.insecure']()))).not.toMatch(/sessionid=b/);
   });
 });
+
+describe('hostile pages', () => {
+  it('a 1 MiB body built to make regular expressions backtrack is judged quickly', () => {
+    // Each run defeats a naive pattern: `^\s*` over blank lines, `<form[^>]*` over tags that never close, …
+    const runs = [
+      '\n',
+      ' \t\n',
+      '<form ',
+      '<title ',
+      '<input ',
+      'href="x ',
+      'href="https://docs.djangoproject.com/ ',
+    ];
+    const body = runs.map((run) => run.repeat(Math.ceil((150 * 1024) / run.length))).join('');
+    const page = (path: string) => fetched(response(url(path), 200, { body }));
+    const facts = buildFacts({
+      httpsBody: body,
+      httpHome: page('/'),
+      django: { notFound: page(NOT_FOUND_PATH), foreignHostHome: page('/'), admin: page('/admin/') },
+      files: {
+        '/.env': page('/.env'),
+        '/.git/HEAD': page('/.git/HEAD'),
+        '/.git/config': page('/.git/config'),
+      },
+      securityTxt: page('/.well-known/security.txt'),
+    });
+    const started = performance.now();
+    const outcome = runChecks(facts);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(outcome.checks.every((check) => check.status !== 'error')).toBe(true);
+  });
+});

@@ -11,7 +11,7 @@ export function securityTxtProblem(response: HttpResponseFacts): string | null {
   if ((type !== '' && !type.startsWith('text/plain')) || looksLikeHtml(response.body)) {
     return `not plain text (${type || 'HTML'})`;
   }
-  return /^\s*Contact:\s*\S/im.test(response.body) ? null : 'no Contact: field';
+  return /^[ \t]*Contact:[ \t]*\S/im.test(response.body) ? null : 'no Contact: field';
 }
 
 export const securityTxtCheck: ScanCheck = {
