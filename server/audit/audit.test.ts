@@ -5,6 +5,7 @@ import { auditProject } from './audit';
 import { auditEntries } from './catalogue-entries';
 import { createProject, removeProject } from './testing';
 import type { AuditFindingId, AuditReport } from './types';
+import { MAX_FILE_BYTES } from './walk';
 
 const TESTDATA = path.join(import.meta.dirname, 'testdata');
 
@@ -177,6 +178,25 @@ EMAIL_HOST_PASSWORD = "mail-pass-123"; DEBUG = True
     );
     expect(excerpts).toContain('EMAIL_HOST_PASSWORD = "…"; DEBUG = True');
     expect(JSON.stringify(report)).not.toMatch(/hunter2|mail-pass-123/);
+  });
+
+  it('skips files over 1 MiB and binary files with a note', async () => {
+    root = await createProject({
+      'big.py': `import os\nos.system("rm " + os.environ["X"])\n${'#'.repeat(MAX_FILE_BYTES)}`,
+      'blob.html': 'GIF89a\u0000\u0001{{ x|safe }}',
+      'small.py': 'import os\nos.system("rm " + os.environ["X"])\n',
+    });
+    const report = await auditProject(root);
+    expect(report.findings.map((finding) => finding.location.file)).toEqual(['small.py']);
+    expect(report.filesScanned).toBe(1);
+    expect(report.notes).toEqual([
+      {
+        kind: 'skipped',
+        file: 'big.py',
+        message: expect.stringMatching(/^larger than 1 MiB \(\d+ bytes\), not audited$/),
+      },
+      { kind: 'skipped', file: 'blob.html', message: 'binary file, not audited' },
+    ]);
   });
 
   it('notes files it could not parse cleanly and still reports what it found', async () => {

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors';
 import { auditEntries } from './catalogue-entries';
@@ -13,9 +13,9 @@ import { settingsHits } from './settings/rules';
 import { isSuppressed, parseSuppression, type Suppression } from './suppression';
 import { hasTemplateTags, templateSafeHits, tokenizeTemplate } from './template';
 import type { AuditFinding, AuditNote, AuditOptions, AuditReport, RuleHit } from './types';
-import { listProjectFiles, type ProjectFile } from './walk';
+import { listProjectFiles, MAX_FILE_BYTES, type ProjectFile } from './walk';
 
-const READ_CONCURRENCY = 16;
+const READ_CONCURRENCY = 32;
 
 /** What auditing one file leaves behind for the project-wide steps. */
 interface FileResult {
@@ -91,22 +91,34 @@ function auditTemplate(file: ProjectFile, text: string): FileResult {
   };
 }
 
+function skipped(file: ProjectFile, message: string): FileResult {
+  const notes: AuditNote[] = [{ kind: 'skipped', file: file.relative, message }];
+  return { findings: [], notes, suppressions: [], settings: null, scanned: false };
+}
+
+/** Reads a file unless it is over the size bound (one open, one fstat, one read). */
+async function readBounded(file: ProjectFile): Promise<string | { tooBig: number }> {
+  const handle = await open(file.absolute, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_FILE_BYTES) return { tooBig: size };
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 async function auditFile(file: ProjectFile): Promise<FileResult> {
   let text: string;
   try {
-    text = await readFile(file.absolute, 'utf8');
+    const read = await readBounded(file);
+    if (typeof read !== 'string')
+      return skipped(file, `larger than 1 MiB (${read.tooBig} bytes), not audited`);
+    text = read;
   } catch (error) {
-    const notes: AuditNote[] = [
-      { kind: 'skipped', file: file.relative, message: `could not read: ${(error as Error).message}` },
-    ];
-    return { findings: [], notes, suppressions: [], settings: null, scanned: false };
+    return skipped(file, `could not read: ${(error as Error).message}`);
   }
-  if (text.includes('\u0000')) {
-    const notes: AuditNote[] = [
-      { kind: 'skipped', file: file.relative, message: 'binary file, not audited' },
-    ];
-    return { findings: [], notes, suppressions: [], settings: null, scanned: false };
-  }
+  if (text.includes('\u0000')) return skipped(file, 'binary file, not audited');
   if (text.charCodeAt(0) === 0xfeff) text = ` ${text.slice(1)}`;
   return file.kind === 'python' ? auditPython(file, text) : auditTemplate(file, text);
 }

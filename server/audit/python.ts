@@ -7,6 +7,20 @@ export type PyNode = Tree['topNode'];
 /** A literal Python value as far as the audit needs one; dicts are only known to be dicts. */
 export type PyValue = string | number | boolean | null | PyValue[] | { readonly dict: true };
 
+/** A call with its callee names worked out once, for every rule to filter on cheaply. */
+export interface PyCall {
+  node: PyNode;
+  callee: PyNode;
+  /** The callee as written (`cursor.execute`); null when it is not a dotted name. */
+  written: string | null;
+  /** `written` with its first segment resolved through the imports (`sp.run` → `subprocess.run`). */
+  qualified: string | null;
+  /** The called function or method name (`execute` for `connection.cursor().execute`), or ''. */
+  method: string;
+  /** The arguments, split on first use. */
+  readonly args: CallArguments;
+}
+
 /** A parsed Python file with the node lists the rules need, gathered in one walk. */
 export interface PythonModule {
   file: string;
@@ -16,7 +30,7 @@ export interface PythonModule {
   imports: ReadonlyMap<string, string>;
   /** Names defined by `def`/`class` at any level; they shadow builtins such as eval. */
   definedNames: ReadonlySet<string>;
-  calls: PyNode[];
+  calls: PyCall[];
   decorators: PyNode[];
   classes: PyNode[];
   functions: PyNode[];
@@ -27,6 +41,7 @@ export interface PythonModule {
 
 export function parsePython(file: string, text: string): PythonModule {
   const tree = parser.parse(text);
+  const callNodes: PyNode[] = [];
   const imports = new Map<string, string>();
   const definedNames = new Set<string>();
   const module: PythonModule = {
@@ -50,7 +65,7 @@ export function parsePython(file: string, text: string): PythonModule {
       }
       switch (ref.name) {
         case 'CallExpression':
-          module.calls.push(ref.node);
+          callNodes.push(ref.node);
           break;
         case 'Decorator':
           module.decorators.push(ref.node);
@@ -73,7 +88,40 @@ export function parsePython(file: string, text: string): PythonModule {
       return undefined;
     },
   });
+  module.calls = callNodes.flatMap((node) => {
+    const call = describeCall(module, node);
+    return call ? [call] : [];
+  });
   return module;
+}
+
+function describeCall(module: PythonModule, node: PyNode): PyCall | null {
+  const callee = node.firstChild;
+  if (!callee) return null;
+  const written = dottedName(module.text, callee);
+  const last = callee.name === 'MemberExpression' ? callee.lastChild : callee;
+  const method =
+    last && (last.name === 'PropertyName' || last.name === 'VariableName') ? textOf(module.text, last) : '';
+  let args: CallArguments | null = null;
+  return {
+    node,
+    callee,
+    written,
+    qualified: written === null ? null : qualify(module.imports, written),
+    method,
+    get args() {
+      args ??= argumentsOf(module.text, node.getChild('ArgList'));
+      return args;
+    },
+  };
+}
+
+function qualify(imports: ReadonlyMap<string, string>, dotted: string): string {
+  const dot = dotted.indexOf('.');
+  const head = dot === -1 ? dotted : dotted.slice(0, dot);
+  const imported = imports.get(head);
+  if (imported === undefined) return dotted;
+  return dot === -1 ? imported : `${imported}${dotted.slice(dot)}`;
 }
 
 function recordDefinedName(definition: PyNode, text: string, names: Set<string>): void {
@@ -105,12 +153,7 @@ export function dottedName(text: string, node: PyNode): string | null {
 /** The dotted name with its first segment replaced by what it was imported as. */
 export function qualifiedName(module: PythonModule, node: PyNode): string | null {
   const dotted = dottedName(module.text, node);
-  if (dotted === null) return null;
-  const dot = dotted.indexOf('.');
-  const head = dot === -1 ? dotted : dotted.slice(0, dot);
-  const imported = module.imports.get(head);
-  if (imported === undefined) return dotted;
-  return dot === -1 ? imported : `${imported}${dotted.slice(dot)}`;
+  return dotted === null ? null : qualify(module.imports, dotted);
 }
 
 export function lastSegment(name: string): string {
@@ -140,13 +183,6 @@ export function argumentsOf(text: string, argList: PyNode | null): CallArguments
   }
   flush();
   return parsed;
-}
-
-/** The callee and arguments of a CallExpression. */
-export function callParts(text: string, call: PyNode): { callee: PyNode; args: CallArguments } | null {
-  const callee = call.firstChild;
-  if (!callee) return null;
-  return { callee, args: argumentsOf(text, call.getChild('ArgList')) };
 }
 
 /** The positional argument at `index`, or the keyword argument `keyword`. */

@@ -2,7 +2,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, removeProject } from './testing';
-import { listProjectFiles, MAX_FILE_BYTES } from './walk';
+import { listProjectFiles } from './walk';
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -55,15 +55,6 @@ describe('listProjectFiles', () => {
       'shop/tests/test_models.py',
       'shop/views.py',
       'shop/views_tests.py',
-    ]);
-  });
-
-  it('skips files over 1 MiB with a note', async () => {
-    const root = await project({ 'big.py': `x = 1\n${'#'.repeat(MAX_FILE_BYTES)}`, 'small.py': 'x = 1\n' });
-    const { files, notes } = await listProjectFiles(root, { includeTests: false, excluded: [] });
-    expect(files.map((file) => file.relative)).toEqual(['small.py']);
-    expect(notes).toEqual([
-      { kind: 'skipped', file: 'big.py', message: expect.stringContaining('larger than 1 MiB') },
     ]);
   });
 

@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditNote } from './types';
 
@@ -55,8 +55,8 @@ function isInside(parent: string, child: string): boolean {
 
 /**
  * Lists the Python files and templates of a project: skips virtualenvs, node_modules, VCS and cache
- * directories, migrations, tests (unless asked), excluded globs, files over 1 MiB (with a note) and
- * symlinks: one out of the root is noted, one inside it is an alias of a file listed at its real place.
+ * directories, migrations, tests (unless asked), excluded globs, and symlinks: one out of the root is
+ * noted, one inside it is an alias of a file listed at its real place. Directories are read in parallel.
  */
 export async function listProjectFiles(
   root: string,
@@ -65,10 +65,9 @@ export async function listProjectFiles(
   const realRoot = await realpath(root);
   const files: ProjectFile[] = [];
   const notes: AuditNote[] = [];
-  const queue: string[] = [''];
   const isExcluded = (relative: string) => options.excluded.some((matches) => matches(relative));
 
-  for (let directory = queue.shift(); directory !== undefined; directory = queue.shift()) {
+  const walk = async (directory: string): Promise<void> => {
     let entries: Dirent[];
     try {
       entries = await readdir(path.join(root, directory), { withFileTypes: true });
@@ -79,9 +78,10 @@ export async function listProjectFiles(
         file: directory,
         message: `could not read directory: ${(error as Error).message}`,
       });
-      continue;
+      return;
     }
-    if (directory !== '' && entries.some((entry) => entry.name === 'pyvenv.cfg')) continue;
+    if (directory !== '' && entries.some((entry) => entry.name === 'pyvenv.cfg')) return;
+    const subdirectories: string[] = [];
     for (const entry of entries) {
       const relative = directory === '' ? entry.name : `${directory}/${entry.name}`;
       if (entry.isSymbolicLink()) {
@@ -94,33 +94,27 @@ export async function listProjectFiles(
             message: 'symbolic link leads outside the audited root',
           });
         }
-        continue;
-      }
-      if (entry.isDirectory()) {
+      } else if (entry.isDirectory()) {
         const skipped =
           SKIPPED_DIRECTORIES.has(entry.name) ||
           entry.name.startsWith('.') ||
           (!options.includeTests && TEST_DIRECTORIES.has(entry.name)) ||
           isExcluded(relative);
-        if (!skipped) queue.push(relative);
-        continue;
+        if (!skipped) subdirectories.push(relative);
+      } else {
+        const kind = entry.isFile() ? kindOf(entry.name) : null;
+        if (kind === null || isExcluded(relative)) continue;
+        if (!options.includeTests && kind === 'python' && isTestFile(entry.name)) continue;
+        files.push({ relative, absolute: path.join(root, relative), kind });
       }
-      const kind = entry.isFile() ? kindOf(entry.name) : null;
-      if (kind === null || isExcluded(relative)) continue;
-      if (!options.includeTests && kind === 'python' && isTestFile(entry.name)) continue;
-      const absolute = path.join(root, relative);
-      const { size } = await stat(absolute);
-      if (size > MAX_FILE_BYTES) {
-        notes.push({
-          kind: 'skipped',
-          file: relative,
-          message: `larger than 1 MiB (${size} bytes), not audited`,
-        });
-        continue;
-      }
-      files.push({ relative, absolute, kind });
     }
-  }
-  files.sort((left, right) => (left.relative < right.relative ? -1 : left.relative > right.relative ? 1 : 0));
-  return { files, notes };
+    await Promise.all(subdirectories.map(walk));
+  };
+  await walk('');
+  const byPath = <T extends { relative?: string; file?: string }>(left: T, right: T) => {
+    const a = left.relative ?? left.file ?? '';
+    const b = right.relative ?? right.file ?? '';
+    return a < b ? -1 : a > b ? 1 : 0;
+  };
+  return { files: files.sort(byPath), notes: notes.sort(byPath) };
 }

@@ -1,9 +1,9 @@
-import { argumentAt, callParts, dottedName, type PythonModule, qualifiedName, textOf } from '../python';
+import { argumentAt, type PythonModule, textOf } from '../python';
 import { resolvesToLiteral } from '../scope';
 import type { RuleHit } from '../types';
 import type { PythonRule } from './rule';
 
-/** Calls that always hand their first argument to a shell or the interpreter. */
+/** Calls that always hand their first argument to a shell. */
 const ALWAYS_SHELL = new Set([
   'os.system',
   'os.popen',
@@ -25,42 +25,36 @@ const SHELL_OPTIONAL = new Set([
 const CODE_BUILTINS = new Set(['eval', 'exec']);
 
 /** `eval`/`exec` the builtins, not a method or a local definition of that name. */
-function isBuiltinCall(module: PythonModule, name: string): boolean {
-  return CODE_BUILTINS.has(name) && !module.definedNames.has(name) && !module.imports.has(name);
+function isBuiltinCall(module: PythonModule, written: string): boolean {
+  return CODE_BUILTINS.has(written) && !module.definedNames.has(written) && !module.imports.has(written);
+}
+
+function detailOf(
+  module: PythonModule,
+  written: string,
+  qualified: string,
+  shell: string | null,
+): string | null {
+  if (isBuiltinCall(module, written)) return `${written}() runs code built at run time.`;
+  if (ALWAYS_SHELL.has(qualified)) return `${qualified}() passes a non-literal command line to the shell.`;
+  if (SHELL_OPTIONAL.has(qualified) && shell === 'True') {
+    return `${qualified}(…, shell=True) passes a non-literal command line to the shell.`;
+  }
+  return null;
 }
 
 export const commandInjectionRule: PythonRule = (module, scopes) => {
   const hits: RuleHit[] = [];
   for (const call of module.calls) {
-    const parts = callParts(module.text, call);
-    if (!parts) continue;
-    const written = dottedName(module.text, parts.callee);
-    const name = qualifiedName(module, parts.callee);
-    if (written === null || name === null) continue;
-    const command = argumentAt(parts.args, 0, 'args') ?? parts.args.keywords.get('cmd');
-    if (!command || resolvesToLiteral(module, scopes, command)) continue;
-    if (isBuiltinCall(module, written)) {
-      hits.push({
-        id: 'code.command-injection',
-        at: call.from,
-        detail: `${written}() runs code built at run time.`,
-      });
-    } else if (ALWAYS_SHELL.has(name)) {
-      hits.push({
-        id: 'code.command-injection',
-        at: call.from,
-        detail: `${name}() passes a non-literal command line to the shell.`,
-      });
-    } else if (SHELL_OPTIONAL.has(name)) {
-      const shell = parts.args.keywords.get('shell');
-      if (shell && textOf(module.text, shell) === 'True') {
-        hits.push({
-          id: 'code.command-injection',
-          at: call.from,
-          detail: `${name}(…, shell=True) passes a non-literal command line to the shell.`,
-        });
-      }
-    }
+    const { written, qualified } = call;
+    if (written === null || qualified === null) continue;
+    if (!CODE_BUILTINS.has(written) && !ALWAYS_SHELL.has(qualified) && !SHELL_OPTIONAL.has(qualified))
+      continue;
+    const shell = call.args.keywords.get('shell');
+    const detail = detailOf(module, written, qualified, shell ? textOf(module.text, shell) : null);
+    const command = argumentAt(call.args, 0, 'args') ?? call.args.keywords.get('cmd');
+    if (!detail || !command || resolvesToLiteral(module, scopes, command)) continue;
+    hits.push({ id: 'code.command-injection', at: call.node.from, detail });
   }
   return hits;
 };

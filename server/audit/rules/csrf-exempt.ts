@@ -49,12 +49,11 @@ export const csrfExemptRule: PythonRule = (module) => {
     });
   }
   for (const call of module.calls) {
-    const callee = call.firstChild;
-    if (!callee || !isCsrfExempt(module, callee)) continue;
-    const [view] = argumentsOf(module.text, call.getChild('ArgList')).positional;
+    if (call.method !== 'csrf_exempt' || call.written === null) continue;
+    const [view] = call.args.positional;
     hits.push({
       id: 'code.csrf-exempt',
-      at: call.from,
+      at: call.node.from,
       detail: `${view ? textOf(module.text, view) : 'A view'} is wrapped in csrf_exempt() and gets no CSRF protection.`,
     });
   }

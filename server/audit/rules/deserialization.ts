@@ -1,4 +1,4 @@
-import { argumentAt, callParts, lastSegment, qualifiedName } from '../python';
+import { argumentAt, lastSegment, qualifiedName } from '../python';
 import { resolvesToLiteral } from '../scope';
 import type { RuleHit } from '../types';
 import type { PythonRule } from './rule';
@@ -25,27 +25,22 @@ const SAFE_YAML_LOADERS = new Set(['SafeLoader', 'CSafeLoader', 'BaseLoader', 'C
 export const deserializationRule: PythonRule = (module, scopes) => {
   const hits: RuleHit[] = [];
   for (const call of module.calls) {
-    const parts = callParts(module.text, call);
-    const name = parts ? qualifiedName(module, parts.callee) : null;
-    if (!parts || name === null) continue;
-    const data = argumentAt(parts.args, 0, 'data') ?? parts.args.keywords.get('stream');
+    const name = call.qualified;
+    if (name === null || (!UNSAFE_LOADS.has(name) && !YAML_LOADS.has(name))) continue;
+    const data = argumentAt(call.args, 0, 'data') ?? call.args.keywords.get('stream');
     if (!data || resolvesToLiteral(module, scopes, data)) continue;
-    if (UNSAFE_LOADS.has(name)) {
-      hits.push({
-        id: 'code.deserialization',
-        at: call.from,
-        detail: `${name}() can run code chosen by the data.`,
-      });
-    } else if (YAML_LOADS.has(name)) {
-      const loader = argumentAt(parts.args, 1, 'Loader');
+    if (YAML_LOADS.has(name)) {
+      const loader = argumentAt(call.args, 1, 'Loader');
       const loaderName = loader ? qualifiedName(module, loader) : null;
       if (loaderName !== null && SAFE_YAML_LOADERS.has(lastSegment(loaderName))) continue;
-      hits.push({
-        id: 'code.deserialization',
-        at: call.from,
-        detail: `${name}() without SafeLoader can build arbitrary Python objects from the document.`,
-      });
     }
+    hits.push({
+      id: 'code.deserialization',
+      at: call.node.from,
+      detail: YAML_LOADS.has(name)
+        ? `${name}() without SafeLoader can build arbitrary Python objects from the document.`
+        : `${name}() can run code chosen by the data.`,
+    });
   }
   return hits;
 };

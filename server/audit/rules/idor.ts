@@ -1,14 +1,13 @@
 import {
   argumentsOf,
-  callParts,
   childrenOf,
   dottedName,
   enclosingScope,
   lastSegment,
   mentionsRequestUser,
+  type PyCall,
   type PyNode,
   type PythonModule,
-  qualifiedName,
   textOf,
 } from '../python';
 import type { Scopes } from '../scope';
@@ -16,7 +15,6 @@ import type { RuleHit } from '../types';
 import type { PythonRule } from './rule';
 
 const ID_KEYWORDS = ['pk', 'id'];
-const GETTERS = new Set(['get_object_or_404']);
 
 /** What a view receives from its URL: named parameters after `request`, and the `**kwargs` dict. */
 interface UrlInputs {
@@ -83,22 +81,14 @@ function comesFromUrl(
 }
 
 /** `Model.objects.get(…)` or `get_object_or_404(Model, …)`: a lookup straight on the model, unscoped. */
-function isModelLookup(module: PythonModule, call: PyNode): boolean {
-  const parts = callParts(module.text, call);
-  if (!parts) return false;
-  const { callee, args } = parts;
-  if (
-    callee.name === 'MemberExpression' &&
-    callee.lastChild &&
-    textOf(module.text, callee.lastChild) === 'get'
-  ) {
+function isModelLookup(module: PythonModule, call: PyCall): boolean {
+  const { callee, method } = call;
+  if (method === 'get' && callee.name === 'MemberExpression') {
     const manager = callee.firstChild ? dottedName(module.text, callee.firstChild) : null;
     return manager !== null && (manager.endsWith('.objects') || manager.endsWith('._default_manager'));
   }
-  const name = qualifiedName(module, callee);
-  const [model] = args.positional;
-  if (name === null || !GETTERS.has(lastSegment(name)) || !model) return false;
-  const modelName = dottedName(module.text, model);
+  const [model] = method === 'get_object_or_404' ? call.args.positional : [];
+  const modelName = model ? dottedName(module.text, model) : null;
   return modelName !== null && /^[A-Z]/.test(lastSegment(modelName));
 }
 
@@ -107,14 +97,14 @@ export const idorRule: PythonRule = (module, scopes) => {
   const inputsByFunction = new Map<number, UrlInputs | null>();
   const userChecked = new Map<number, boolean>();
   for (const call of module.calls) {
-    const fn = enclosingScope(call);
+    if (call.method !== 'get' && call.method !== 'get_object_or_404') continue;
+    const fn = enclosingScope(call.node);
     if (fn.name !== 'FunctionDefinition' || !isModelLookup(module, call)) continue;
     if (!inputsByFunction.has(fn.from)) inputsByFunction.set(fn.from, urlInputsOf(module, fn));
     const inputs = inputsByFunction.get(fn.from);
     if (!inputs) continue;
-    const { keywords } = argumentsOf(module.text, call.getChild('ArgList'));
     const keyword = ID_KEYWORDS.find((name) => {
-      const value = keywords.get(name);
+      const value = call.args.keywords.get(name);
       return value !== undefined && comesFromUrl(module, scopes, inputs, value);
     });
     if (!keyword) continue;
@@ -122,7 +112,7 @@ export const idorRule: PythonRule = (module, scopes) => {
     if (userChecked.get(fn.from)) continue;
     hits.push({
       id: 'code.idor',
-      at: call.from,
+      at: call.node.from,
       detail: `Review: fetches an object by ${keyword}= from the URL and never looks at request.user; check that users can only reach their own objects.`,
     });
   }

@@ -1,13 +1,11 @@
 import {
   argumentsOf,
-  callParts,
   childrenOf,
   dottedName,
   lastSegment,
   literalValue,
   type PyNode,
   type PythonModule,
-  qualifiedName,
   textOf,
 } from '../python';
 import type { RuleHit } from '../types';
@@ -30,21 +28,18 @@ function baseNames(module: PythonModule, cls: PyNode): string[] {
 
 /** Form/serializer/view classes of this file, following subclasses of local classes. */
 function classKinds(module: PythonModule): Map<string, Kind> {
+  const classes = module.classes.flatMap((cls) => {
+    const nameNode = cls.getChild('VariableName');
+    return nameNode ? [{ name: textOf(module.text, nameNode), bases: baseNames(module, cls) }] : [];
+  });
   const kinds = new Map<string, Kind>();
   let changed = true;
   while (changed) {
     changed = false;
-    for (const cls of module.classes) {
-      const nameNode = cls.getChild('VariableName');
-      if (!nameNode) continue;
-      const name = textOf(module.text, nameNode);
+    for (const { name, bases } of classes) {
       if (kinds.has(name)) continue;
-      for (const base of baseNames(module, cls)) {
-        const kind: Kind | undefined = MODEL_FORMS.has(base)
-          ? 'form'
-          : EDIT_VIEWS.has(base)
-            ? 'view'
-            : kinds.get(base);
+      for (const base of bases) {
+        const kind: Kind | undefined = MODEL_FORMS.has(base) ? 'form' : EDIT_VIEWS.has(base) ? 'view' : kinds.get(base);
         if (kind) {
           kinds.set(name, kind);
           changed = true;
@@ -113,15 +108,17 @@ export const massAssignmentRule: PythonRule = (module) => {
     if (meta) hits.push(...fieldsHits(module, meta, name, true));
   }
   for (const call of module.calls) {
-    const parts = callParts(module.text, call);
-    const callee = parts ? qualifiedName(module, parts.callee) : null;
-    if (!parts || callee === null || !FORM_FACTORIES.has(lastSegment(callee))) continue;
-    const fields = parts.args.keywords.get('fields');
-    const label = `${lastSegment(callee)}()`;
+    if (!FORM_FACTORIES.has(call.method)) continue;
+    const fields = call.args.keywords.get('fields');
+    const label = `${call.method}()`;
     if (fields && literalValue(module.text, fields)?.value === '__all__') {
-      hits.push({ id: 'code.mass-assignment', at: call.from, detail: `${label} accepts every model field.` });
-    } else if (parts.args.keywords.has('exclude')) {
-      hits.push({ id: 'code.mass-assignment', at: call.from, detail: `${label} uses exclude.` });
+      hits.push({
+        id: 'code.mass-assignment',
+        at: call.node.from,
+        detail: `${label} accepts every model field.`,
+      });
+    } else if (call.args.keywords.has('exclude')) {
+      hits.push({ id: 'code.mass-assignment', at: call.node.from, detail: `${label} uses exclude.` });
     }
   }
   return hits;

@@ -1,11 +1,11 @@
 import {
   argumentAt,
-  callParts,
   childrenOf,
   dottedName,
   enclosingScope,
   forEachDescendant,
   lastSegment,
+  type PyCall,
   type PyNode,
   type PythonModule,
   qualifiedName,
@@ -100,25 +100,23 @@ function checksUrl(module: PythonModule, scope: PyNode): boolean {
 }
 
 /** `redirect(x)` from django.shortcuts (not some object's .redirect()) or the redirect responses. */
-function isRedirect(module: PythonModule, callee: PyNode): boolean {
-  const name = qualifiedName(module, callee);
+function isRedirect(call: PyCall): boolean {
+  const name = call.qualified;
   if (name === null) return false;
-  const last = lastSegment(name);
-  if (REDIRECTS.has(last)) return true;
-  return last === 'redirect' && (name === 'redirect' || name.endsWith('shortcuts.redirect'));
+  if (REDIRECTS.has(call.method)) return true;
+  return call.method === 'redirect' && (name === 'redirect' || name.endsWith('shortcuts.redirect'));
 }
 
 export const openRedirectRule: PythonRule = (module, scopes) => {
   const hits: RuleHit[] = [];
   for (const call of module.calls) {
-    const parts = callParts(module.text, call);
-    if (!parts || !isRedirect(module, parts.callee)) continue;
-    const target = argumentAt(parts.args, 0, 'to') ?? parts.args.keywords.get('redirect_to');
+    if (!isRedirect(call)) continue;
+    const target = argumentAt(call.args, 0, 'to') ?? call.args.keywords.get('redirect_to');
     if (!target || !flowsFromRequest(module, scopes, target)) continue;
-    if (checksUrl(module, enclosingScope(call))) continue;
+    if (checksUrl(module, enclosingScope(call.node))) continue;
     hits.push({
       id: 'code.open-redirect',
-      at: call.from,
+      at: call.node.from,
       detail: `Redirects to ${textOf(module.text, target).slice(0, 60)}, a value from the request, without url_has_allowed_host_and_scheme().`,
     });
   }

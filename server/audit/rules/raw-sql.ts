@@ -1,14 +1,12 @@
 import {
   argumentAt,
-  type CallArguments,
-  callParts,
   childrenOf,
   dottedName,
   isLiteral,
   lastSegment,
+  type PyCall,
   type PyNode,
   type PythonModule,
-  qualifiedName,
   textOf,
 } from '../python';
 import type { Scopes } from '../scope';
@@ -104,32 +102,22 @@ interface SqlSink {
   queries: PyNode[];
 }
 
-function sqlSinkOf(
-  module: PythonModule,
-  scopes: Scopes,
-  callee: PyNode,
-  args: CallArguments,
-): SqlSink | null {
-  const qualified = qualifiedName(module, callee);
-  if (qualified !== null && lastSegment(qualified) === 'RawSQL') {
-    return { label: 'RawSQL()', queries: [argumentAt(args, 0, 'sql')].filter((node) => node !== undefined) };
-  }
-  if (callee.name !== 'MemberExpression' || callee.lastChild?.name !== 'PropertyName') return null;
-  const method = textOf(module.text, callee.lastChild);
-  const receiver = callee.firstChild;
-  if (method === 'raw') {
-    return {
-      label: '.raw()',
-      queries: [argumentAt(args, 0, 'raw_query')].filter((node) => node !== undefined),
-    };
-  }
+function sqlSinkOf(module: PythonModule, scopes: Scopes, call: PyCall): SqlSink | null {
+  const { args, callee, method } = call;
+  const present = (nodes: Array<PyNode | undefined>) => nodes.filter((node) => node !== undefined);
+  if (method === 'RawSQL') return { label: 'RawSQL()', queries: present([argumentAt(args, 0, 'sql')]) };
+  if (callee.name !== 'MemberExpression') return null;
+  if (method === 'raw') return { label: '.raw()', queries: present([argumentAt(args, 0, 'raw_query')]) };
   if (method === 'extra') {
     const queries = EXTRA_SQL_ARGUMENTS.map(([index, keyword]) => argumentAt(args, index, keyword));
-    return { label: '.extra()', queries: queries.flatMap((node) => (node ? sqlPiecesOf(node) : [])) };
+    return { label: '.extra()', queries: present(queries).flatMap(sqlPiecesOf) };
   }
+  const receiver = callee.firstChild;
   if ((method === 'execute' || method === 'executemany') && receiver && isCursor(module, scopes, receiver)) {
-    const query = argumentAt(args, 0, 'sql') ?? args.keywords.get('operation');
-    return { label: `cursor.${method}()`, queries: query ? [query] : [] };
+    return {
+      label: `cursor.${method}()`,
+      queries: present([argumentAt(args, 0, 'sql') ?? args.keywords.get('operation')]),
+    };
   }
   return null;
 }
@@ -146,19 +134,20 @@ function sqlPiecesOf(node: PyNode): PyNode[] {
   return [node];
 }
 
+const SINK_METHODS = new Set(['RawSQL', 'raw', 'extra', 'execute', 'executemany']);
+
 export const rawSqlRule: PythonRule = (module, scopes) => {
   const hits: RuleHit[] = [];
   for (const call of module.calls) {
-    const parts = callParts(module.text, call);
-    if (!parts) continue;
-    const sink = sqlSinkOf(module, scopes, parts.callee, parts.args);
+    if (!SINK_METHODS.has(call.method)) continue;
+    const sink = sqlSinkOf(module, scopes, call);
     if (!sink) continue;
     for (const query of sink.queries) {
       const how = howBuilt(module, scopes, query);
       if (!how) continue;
       hits.push({
         id: 'code.raw-sql',
-        at: call.from,
+        at: call.node.from,
         detail: `${sink.label} runs SQL built with ${how}; a value spliced into it can change the query.`,
       });
       break;

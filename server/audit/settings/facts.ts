@@ -1,6 +1,6 @@
 import {
   argumentAt,
-  callParts,
+  argumentsOf,
   childrenOf,
   dottedName,
   firstStatementOf,
@@ -73,16 +73,16 @@ function envReadOf(module: PythonModule, readers: ReadonlySet<string>, node: PyN
     const object = node.firstChild ? qualifiedName(module, node.firstChild) : null;
     return object === 'os.environ' ? { fallback: null } : null;
   }
-  const parts = node.name === 'CallExpression' ? callParts(module.text, node) : null;
-  if (!parts) return null;
-  const qualified = qualifiedName(module, parts.callee);
-  if (qualified !== null && ENV_GETTERS.has(qualified)) {
-    return { fallback: argumentAt(parts.args, 1, 'default') ?? null };
-  }
-  const written = dottedName(module.text, parts.callee);
+  const callee = node.name === 'CallExpression' ? node.firstChild : null;
+  if (!callee) return null;
+  const qualified = qualifiedName(module, callee);
+  const args = () => argumentsOf(module.text, node.getChild('ArgList'));
+  if (qualified !== null && ENV_GETTERS.has(qualified))
+    return { fallback: argumentAt(args(), 1, 'default') ?? null };
+  const written = dottedName(module.text, callee);
   const head = written?.split('.')[0] ?? '';
   if (readers.has(head) || (written !== null && readers.has(written))) {
-    return { fallback: parts.args.keywords.get('default') ?? null };
+    return { fallback: args().keywords.get('default') ?? null };
   }
   return null;
 }
@@ -193,12 +193,13 @@ function secretRangesOf(module: PythonModule, events: readonly SettingEvent[], s
 /** `NAME.append("x")`, `NAME.insert(0, "x")`, `NAME.extend([...])`, `NAME.remove("x")`. */
 function listCallEvent(module: PythonModule, statement: PyNode): SettingEvent | null {
   const call = statement.firstChild;
-  const parts = call?.name === 'CallExpression' ? callParts(module.text, call) : null;
-  const name = parts ? dottedName(module.text, parts.callee) : null;
-  if (!parts || name === null) return null;
+  const callee = call?.name === 'CallExpression' ? call.firstChild : null;
+  const name = callee ? dottedName(module.text, callee) : null;
+  if (!call || name === null) return null;
   const [target, method] = name.split('.');
   if (!target || !method || name.split('.').length !== 2 || !SETTING_NAME.test(target)) return null;
-  const item = method === 'insert' ? parts.args.positional[1] : parts.args.positional[0];
+  const { positional } = argumentsOf(module.text, call.getChild('ArgList'));
+  const item = method === 'insert' ? positional[1] : positional[0];
   const literal = item ? literalValue(module.text, item)?.value : undefined;
   if (method === 'append' || method === 'insert') {
     return {
@@ -219,9 +220,8 @@ function listCallEvent(module: PythonModule, statement: PyNode): SettingEvent | 
 function settingsModuleRefsOf(module: PythonModule): string[] {
   const refs: string[] = [];
   for (const call of module.calls) {
-    const parts = callParts(module.text, call);
-    if (!parts || qualifiedName(module, parts.callee) !== 'os.environ.setdefault') continue;
-    const [key, value] = parts.args.positional.map((node) => literalValue(module.text, node)?.value);
+    if (call.qualified !== 'os.environ.setdefault') continue;
+    const [key, value] = call.args.positional.map((node) => literalValue(module.text, node)?.value);
     if (key === 'DJANGO_SETTINGS_MODULE' && typeof value === 'string') refs.push(value);
   }
   forEachDescendant(module.top, (node) => {
