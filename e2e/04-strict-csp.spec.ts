@@ -9,7 +9,10 @@ test('every page works under a strict CSP without unsafe-inline', async ({ page,
   await page.route('**/*', async (route) => {
     if (route.request().resourceType() !== 'document') return route.fallback();
     const response = await route.fetch();
-    return route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } });
+    return route.fulfill({
+      response,
+      headers: { ...response.headers(), 'content-security-policy': STRICT_CSP },
+    });
   });
   const violations: string[] = [];
   page.on('console', (message) => {
