@@ -268,6 +268,13 @@ describe('django.allowed-hosts', () => {
     expect(findingIds(runCheck(allowedHostsCheck, facts))).toEqual(['django.allowed-hosts']);
   });
 
+  it('errors when the foreign-Host probe timed out: that tells nothing', () => {
+    const facts = buildFacts({
+      django: { foreignHostHome: failedFetch(`https://${HOST}/: could not connect within 5 s`) },
+    });
+    expect(runCheck(allowedHostsCheck, facts)).toMatchObject({ status: 'error', findings: [] });
+  });
+
   it('treats a closed connection or a 404 as a refusal', () => {
     const closed = buildFacts({ django: { foreignHostHome: failedFetch('connection reset by the server') } });
     expect(runCheck(allowedHostsCheck, closed)).toMatchObject({ status: 'pass', findings: [] });

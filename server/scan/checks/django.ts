@@ -181,6 +181,9 @@ function answeredByDjango(response: HttpResponseFacts): boolean {
   return names.includes('csrftoken') || names.includes('sessionid') || CSRF_FORM_FIELD.test(response.body);
 }
 
+/** How the HTTP probe words a connection the server closed or refused without answering. */
+const SERVER_CLOSED = /reset|closed|hang up|refused|EPIPE|ECONNRESET/i;
+
 /** Why the foreign-Host answer is a normal one (2xx, or the real host's redirect), as an evidence suffix; or null. */
 function normalAnswer(foreign: HttpResponseFacts, real: HttpResponseFacts, facts: ScanFacts): string | null {
   const { host } = facts;
@@ -206,8 +209,12 @@ export const allowedHostsCheck: ScanCheck = {
     if (!real) return errored(`the home page could not be fetched: ${facts.httpsHome.error ?? 'no answer'}`);
     const { foreignHost, foreignHostHome } = facts.django;
     const foreign = foreignHostHome.responses[0];
-    // A connection closed on an unknown Host (nginx `return 444`) is a refusal too.
-    if (!foreign) return judged([], `foreign Host refused: ${foreignHostHome.error ?? 'no answer'}`);
+    if (!foreign) {
+      const error = foreignHostHome.error ?? 'no answer';
+      // A connection closed on an unknown Host (nginx `return 444`) is a refusal; a timeout tells nothing.
+      if (SERVER_CLOSED.test(error)) return judged([], `foreign Host refused: ${error}`);
+      return errored(`the foreign-Host probe failed: ${error}`);
+    }
     const shown = `GET / with Host: ${foreignHost} → ${foreign.status}`;
     // A front proxy's own page for unknown hosts (nginx default server) is not Django accepting the Host.
     const normal = normalAnswer(foreign, real, facts);
