@@ -124,14 +124,14 @@ const scanEntries = {
     title: 'Content-Security-Policy missing',
     why: 'A CSP is the main defence in depth against cross-site scripting.',
     django: { setting: 'SECURE_CSP (Django ≥ 6) / django-csp CONTENT_SECURITY_POLICY' },
-    fix: 'from django.utils.csp import CSP\nSECURE_CSP = {"default-src": [CSP.SELF], "script-src": [CSP.SELF, CSP.NONCE], "frame-ancestors": [CSP.NONE]}',
+    fix: 'MIDDLEWARE += ["django.middleware.csp.ContentSecurityPolicyMiddleware"]  # Django ≥ 6\nfrom django.utils.csp import CSP\nSECURE_CSP = {"default-src": [CSP.SELF], "script-src": [CSP.SELF, CSP.NONCE], "frame-ancestors": [CSP.NONE]}',
   },
   'csp.unsafe-inline': {
     severity: 'medium',
     title: "CSP allows 'unsafe-inline' scripts",
     why: "'unsafe-inline' without a nonce or hash lets injected inline scripts run, defeating the CSP.",
     django: { setting: 'SECURE_CSP (Django ≥ 6) / django-csp CONTENT_SECURITY_POLICY' },
-    fix: 'Use nonces: "script-src": [CSP.SELF, CSP.NONCE] and {{ csp_nonce }} on inline <script> tags.',
+    fix: 'Use nonces: "script-src": [CSP.SELF, CSP.NONCE], add the "django.template.context_processors.csp" context processor and nonce="{{ csp_nonce }}" on inline <script> tags.',
   },
   'csp.unsafe-eval': {
     severity: 'low',
