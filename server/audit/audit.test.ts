@@ -180,6 +180,22 @@ EMAIL_HOST_PASSWORD = "mail-pass-123"; DEBUG = True
     expect(JSON.stringify(report)).not.toMatch(/hunter2|mail-pass-123/);
   });
 
+  it('treats HTML outside templates/ as a template only when it has block tags', async () => {
+    root = await createProject({
+      'docs/guide.html': '<h1>Escaping</h1>\n<pre><code>{{ value|safe }}</code></pre>\n',
+      'docs/notes.txt': 'Never write {{ value|safe }}.\n',
+      'static/landing.html': '{% extends "base.html" %}\n{% block body %}{{ promo|safe }}{% endblock %}\n',
+      'app/templates/app/mail.txt': 'Hello {{ name|safe }}\n',
+    });
+    const report = await auditProject(root);
+    expect(
+      report.findings.map((f) => `${f.location.file}:${f.location.line}:${f.location.column} ${f.id}`),
+    ).toEqual([
+      'app/templates/app/mail.txt:1:7 code.template-safe',
+      'static/landing.html:2:17 code.template-safe',
+    ]);
+  });
+
   it('skips files over 1 MiB and binary files with a note', async () => {
     root = await createProject({
       'big.py': `import os\nos.system("rm " + os.environ["X"])\n${'#'.repeat(MAX_FILE_BYTES)}`,

@@ -11,7 +11,7 @@ import { type SettingsFacts, settingsFactsOf } from './settings/facts';
 import { buildModuleIndex, findSettingsModules } from './settings/project';
 import { settingsHits } from './settings/rules';
 import { isSuppressed, parseSuppression, type Suppression } from './suppression';
-import { hasTemplateTags, templateSafeHits, tokenizeTemplate } from './template';
+import { templateSafeHits, tokenizeTemplate } from './template';
 import type { AuditFinding, AuditNote, AuditOptions, AuditReport, RuleHit } from './types';
 import { listProjectFiles, MAX_FILE_BYTES, type ProjectFile } from './walk';
 
@@ -73,10 +73,11 @@ function auditPython(file: ProjectFile, text: string): FileResult {
   };
 }
 
+/** A template under templates/, or an HTML file elsewhere that has block tags (`{% extends %}`, `{% load %}`…). */
 function auditTemplate(file: ProjectFile, text: string): FileResult {
   const tokens = tokenizeTemplate(text);
-  if (!hasTemplateTags(tokens))
-    return { findings: [], notes: [], suppressions: [], settings: null, scanned: true };
+  const isTemplate = file.kind === 'template' || tokens.some((token) => token.kind === 'block');
+  if (!isTemplate) return { findings: [], notes: [], suppressions: [], settings: null, scanned: true };
   const starts = lineStarts(text);
   const comments = tokens
     .filter((token) => token.kind === 'comment')

@@ -85,7 +85,7 @@ export async function auditCommand(args: string[], io: AuditIo): Promise<number>
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (isUsageError(error)) {
-      write(io.stderr, `vigil audit: ${message}\n\n${AUDIT_USAGE}`);
+      write(io.stderr, `vigil audit: ${message}\nRun "vigil audit --help" for usage.`);
       return AUDIT_EXIT.usage;
     }
     write(io.stderr, `vigil audit: could not run: ${message}`);

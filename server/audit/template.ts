@@ -145,8 +145,3 @@ export function templateSafeHits(tokens: readonly TemplateToken[]): RuleHit[] {
   }
   return hits;
 }
-
-/** Whether the text holds at least one Django tag, i.e. is a template at all. */
-export function hasTemplateTags(tokens: readonly TemplateToken[]): boolean {
-  return tokens.some((token) => token.kind !== 'text');
-}

@@ -5,7 +5,8 @@ import type { AuditNote } from './types';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 
-export type ProjectFileKind = 'python' | 'template';
+/** `html`: an HTML file outside a templates directory, audited only if it turns out to be a template. */
+export type ProjectFileKind = 'python' | 'template' | 'html';
 
 export interface ProjectFile {
   /** Relative to the root, forward slashes. */
@@ -31,6 +32,7 @@ const SKIPPED_DIRECTORIES = new Set([
 ]);
 const TEST_DIRECTORIES = new Set(['tests', 'test']);
 const TEMPLATE_EXTENSIONS = new Set(['.html', '.htm', '.djhtml', '.txt', '.xml', '.email']);
+const HTML_EXTENSIONS = new Set(['.html', '.htm', '.djhtml']);
 
 function isTestFile(name: string): boolean {
   return (
@@ -42,10 +44,11 @@ function isTestFile(name: string): boolean {
   );
 }
 
-function kindOf(name: string): ProjectFileKind | null {
+function kindOf(name: string, inTemplates: boolean): ProjectFileKind | null {
   const extension = path.extname(name).toLowerCase();
   if (extension === '.py') return 'python';
-  return TEMPLATE_EXTENSIONS.has(extension) ? 'template' : null;
+  if (inTemplates) return TEMPLATE_EXTENSIONS.has(extension) ? 'template' : null;
+  return HTML_EXTENSIONS.has(extension) ? 'html' : null;
 }
 
 function isInside(parent: string, child: string): boolean {
@@ -67,7 +70,7 @@ export async function listProjectFiles(
   const notes: AuditNote[] = [];
   const isExcluded = (relative: string) => options.excluded.some((matches) => matches(relative));
 
-  const walk = async (directory: string): Promise<void> => {
+  const walk = async (directory: string, inTemplates: boolean): Promise<void> => {
     let entries: Dirent[];
     try {
       entries = await readdir(path.join(root, directory), { withFileTypes: true });
@@ -102,15 +105,22 @@ export async function listProjectFiles(
           isExcluded(relative);
         if (!skipped) subdirectories.push(relative);
       } else {
-        const kind = entry.isFile() ? kindOf(entry.name) : null;
+        const kind = entry.isFile() ? kindOf(entry.name, inTemplates) : null;
         if (kind === null || isExcluded(relative)) continue;
         if (!options.includeTests && kind === 'python' && isTestFile(entry.name)) continue;
         files.push({ relative, absolute: path.join(root, relative), kind });
       }
     }
-    await Promise.all(subdirectories.map(walk));
+    await Promise.all(
+      subdirectories.map((subdirectory) =>
+        walk(
+          subdirectory,
+          inTemplates || subdirectory.endsWith('/templates') || subdirectory === 'templates',
+        ),
+      ),
+    );
   };
-  await walk('');
+  await walk('', false);
   const byPath = <T extends { relative?: string; file?: string }>(left: T, right: T) => {
     const a = left.relative ?? left.file ?? '';
     const b = right.relative ?? right.file ?? '';

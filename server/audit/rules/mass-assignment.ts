@@ -39,7 +39,11 @@ function classKinds(module: PythonModule): Map<string, Kind> {
     for (const { name, bases } of classes) {
       if (kinds.has(name)) continue;
       for (const base of bases) {
-        const kind: Kind | undefined = MODEL_FORMS.has(base) ? 'form' : EDIT_VIEWS.has(base) ? 'view' : kinds.get(base);
+        const kind: Kind | undefined = MODEL_FORMS.has(base)
+          ? 'form'
+          : EDIT_VIEWS.has(base)
+            ? 'view'
+            : kinds.get(base);
         if (kind) {
           kinds.set(name, kind);
           changed = true;
