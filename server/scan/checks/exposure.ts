@@ -1,7 +1,7 @@
 import { makeFinding } from '../catalogue';
 import type { Finding } from '../types';
 import { httpsDown, looksLikeHtml } from './http';
-import { errored, judged, type ScanCheck, skipped } from './outcome';
+import { clip, errored, judged, type ScanCheck, skipped } from './outcome';
 
 /** What a served secret file looks like; null when the body is not that file (a soft 404, a catch-all page). */
 type Verifier = (body: string) => string | null;
@@ -61,7 +61,7 @@ export const exposureCheck: ScanCheck = {
       if (response?.status !== 200 || !verify) continue;
       const seen = verify(response.body);
       if (seen !== null)
-        findings.push(makeFinding('exposure.file', { evidence: `GET ${path} → 200; ${seen}` }));
+        findings.push(makeFinding('exposure.file', { evidence: clip(`GET ${path} → 200; ${seen}`, 300) }));
     }
     if (answered === 0) return errored('none of the file probes got an answer');
     const detail =
