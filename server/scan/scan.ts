@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
 import { isIP } from 'node:net';
 import { runChecks } from './checks';
 import { gradeFor, scoreFindings } from './grade';
@@ -80,6 +83,10 @@ async function gatherFacts(
   const resolveAddress = redirectResolver(dns, allowPrivate, signal);
   const httpsOrigin = `https://${authority(target.host, target.httpsPort, 443)}`;
   const httpOrigin = `http://${authority(target.host, target.httpPort, 80)}`;
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 4 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 4 }),
+  };
   const fetchHttps = (path: string, followRedirects: boolean, hostHeader?: string) =>
     fetchPinned({
       url: `${httpsOrigin}${path}`,
@@ -87,6 +94,7 @@ async function gatherFacts(
       followRedirects,
       resolveAddress,
       signal,
+      agents,
       ...(hostHeader ? { hostHeader } : {}),
     });
   const notFoundPath = `/vigil-probe-${randomToken()}`;
@@ -115,14 +123,17 @@ async function gatherFacts(
         },
         options.extraCaFile,
       ),
-      fetchPinned({ url: `${httpOrigin}/`, address, followRedirects: true, resolveAddress, signal }),
+      fetchPinned({ url: `${httpOrigin}/`, address, followRedirects: true, resolveAddress, signal, agents }),
       fetchHttps('/', true),
       fetchHttps(notFoundPath, false),
       fetchHttps('/', false, foreignHost),
       fetchHttps('/admin/', true),
       fetchHttps('/.well-known/security.txt', true),
       ...SECRET_FILE_PATHS.map((path) => fetchHttps(path, false)),
-    ]);
+    ]).finally(() => {
+      agents.http.destroy();
+      agents.https.destroy();
+    });
   return {
     host: target.host,
     httpsPort: target.httpsPort,
@@ -184,6 +195,8 @@ export async function scanTarget(target: Target, options: ScanOptions = {}): Pro
   const scannedAt = started.toISOString();
   const budget = AbortSignal.timeout(options.timeoutMs ?? 30_000);
   const signal = options.signal ? AbortSignal.any([options.signal, budget]) : budget;
+  // Every probe of the scan listens on this one signal.
+  setMaxListeners(100, signal);
   const base = {
     target: formatTarget(target),
     host: target.host,

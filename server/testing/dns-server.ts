@@ -268,7 +268,8 @@ export async function startDnsServer(initial: Record<string, ZoneRecords> = {}):
   };
 
   for (let attempt = 0; ; attempt++) {
-    const udp = dgram.createSocket('udp4');
+    // A big receive buffer: a fleet-wide burst of queries must not be dropped by the kernel.
+    const udp = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     const tcp = net.createServer(handleTcp);
     try {
       await listenUdp(udp, 0);

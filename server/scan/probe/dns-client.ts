@@ -179,18 +179,23 @@ export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
   if (servers.length === 0)
     throw new Error('No DNS servers configured and none found in the system configuration');
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const attempts = options.attempts ?? 2;
+  const attempts = options.attempts ?? 3;
 
   return {
+    /** UDP first; a retry after a short random pause; the last attempt over TCP, which a UDP burst cannot drop. */
     async query(name, type, { signal } = {}) {
       let lastError: Error = new Error('no DNS server answered');
       for (let attempt = 0; attempt < attempts; attempt++) {
+        const overTcp = attempt === attempts - 1 && attempts > 1;
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, randomInt(50, 250)));
         for (const server of servers) {
           if (signal?.aborted) throw new Error('DNS query aborted');
           try {
-            let packet = await queryUdp(server, name, type, timeoutMs, signal);
+            let packet = overTcp
+              ? await queryTcp(server, name, type, timeoutMs, signal)
+              : await queryUdp(server, name, type, timeoutMs, signal);
             const truncated = ((packet.flags ?? 0) & dnsPacket.TRUNCATED_RESPONSE) !== 0;
-            if (truncated) packet = await queryTcp(server, name, type, timeoutMs, signal);
+            if (truncated && !overTcp) packet = await queryTcp(server, name, type, timeoutMs, signal);
             return toResponse(packet);
           } catch (error) {
             lastError = error instanceof Error ? error : new Error(String(error));

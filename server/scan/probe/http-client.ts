@@ -40,6 +40,8 @@ export interface PinnedFetchOptions {
   resolveAddress: AddressResolver;
   signal?: AbortSignal;
   limits?: Partial<HttpLimits>;
+  /** Keep-alive agents shared by the requests of one scan (fewer handshakes); none = one connection per request. */
+  agents?: { http: http.Agent; https: https.Agent };
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -96,25 +98,44 @@ function readBody(
   });
 }
 
+class StaleSocketError extends Error {
+  constructor() {
+    super('connection reset by the server');
+  }
+}
+
+interface RequestSetup {
+  limits: HttpLimits;
+  signal: AbortSignal | undefined;
+  agents: PinnedFetchOptions['agents'];
+}
+
 function requestOnce(
   url: URL,
   address: string,
   hostHeader: string,
-  limits: HttpLimits,
-  signal: AbortSignal | undefined,
+  setup: RequestSetup,
 ): Promise<HttpResponseFacts> {
+  const { limits, signal, agents } = setup;
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     const transport = secure ? https : http;
     const port = Number(url.port || (secure ? 443 : 80));
     let settled = false;
+    let requestTimer: NodeJS.Timeout | undefined;
+    let connectTimer: NodeJS.Timeout | undefined;
+    const stopTimers = () => {
+      clearTimeout(requestTimer);
+      clearTimeout(connectTimer);
+    };
     const fail = (error: unknown) => {
       if (settled) return;
       settled = true;
-      clearTimeout(requestTimer);
-      clearTimeout(connectTimer);
+      stopTimers();
       request.destroy();
-      reject(new Error(describeNetworkError(error)));
+      // A kept-alive socket the server closed just as we reused it: the request never reached it.
+      const staleSocket = request.reusedSocket && (error as NodeJS.ErrnoException)?.code === 'ECONNRESET';
+      reject(staleSocket ? new StaleSocketError() : new Error(describeNetworkError(error)));
     };
     const request = transport.request({
       host: address,
@@ -126,22 +147,24 @@ function requestOnce(
         'User-Agent': USER_AGENT,
         Accept: 'text/html,application/xhtml+xml,*/*;q=0.8',
         'Accept-Encoding': 'gzip, deflate, br',
-        Connection: 'close',
+        ...(agents ? {} : { Connection: 'close' }),
       },
-      agent: false,
+      agent: agents ? (secure ? agents.https : agents.http) : false,
       maxHeaderSize: limits.maxHeaderBytes,
       ...(secure ? { servername: isIP(url.hostname) ? '' : url.hostname, rejectUnauthorized: false } : {}),
       ...(signal ? { signal } : {}),
     });
-    const requestTimer = setTimeout(
-      () => fail(new Error(`no complete answer within ${limits.requestTimeoutMs / 1000} s`)),
-      limits.requestTimeoutMs,
-    );
-    const connectTimer = setTimeout(
-      () => fail(new Error(`could not connect within ${limits.connectTimeoutMs / 1000} s`)),
-      limits.connectTimeoutMs,
-    );
-    request.on('socket', (socket: Duplex) => {
+    // Timers start when the request gets its socket, not while it waits in the agent's queue.
+    request.on('socket', (socket: Duplex & { connecting?: boolean }) => {
+      requestTimer = setTimeout(
+        () => fail(new Error(`no complete answer within ${limits.requestTimeoutMs / 1000} s`)),
+        limits.requestTimeoutMs,
+      );
+      if (request.reusedSocket || socket.connecting === false) return;
+      connectTimer = setTimeout(
+        () => fail(new Error(`could not connect within ${limits.connectTimeoutMs / 1000} s`)),
+        limits.connectTimeoutMs,
+      );
       socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
     });
     request.on('error', fail);
@@ -149,8 +172,7 @@ function requestOnce(
       readBody(response, limits.maxBodyBytes).then(({ body, truncated }) => {
         if (settled) return;
         settled = true;
-        clearTimeout(requestTimer);
-        clearTimeout(connectTimer);
+        stopTimers();
         resolve({
           url: url.href,
           status: response.statusCode ?? 0,
@@ -178,7 +200,11 @@ export async function fetchPinned(options: PinnedFetchOptions): Promise<HttpFetc
   for (let hop = 0; ; hop++) {
     let response: HttpResponseFacts;
     try {
-      response = await requestOnce(url, address, hostHeader, limits, options.signal);
+      response = await requestOnce(url, address, hostHeader, {
+        limits,
+        signal: options.signal,
+        agents: options.agents,
+      });
     } catch (error) {
       return { responses, error: `${url.href}: ${describeNetworkError(error)}` };
     }

@@ -139,7 +139,9 @@ export async function probeTls(options: TlsProbeOptions, extraCaFile?: string): 
   const peer = socket.getPeerCertificate(true);
   const protocol = socket.getProtocol() ?? 'unknown';
   const certificate = certificateFacts(peer);
-  const chainError = socket.authorizationError ? String(socket.authorizationError) : null;
+  // Node folds the name check into authorization; the chain itself verified when only the name is wrong.
+  const authorizationError = socket.authorizationError ? String(socket.authorizationError) : null;
+  const chainError = authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID' ? null : authorizationError;
   const hostnameProblem =
     peer && Object.keys(peer).length > 0 ? tls.checkServerIdentity(options.host, peer) : undefined;
   socket.destroy();
@@ -153,7 +155,7 @@ export async function probeTls(options: TlsProbeOptions, extraCaFile?: string): 
   return {
     handshake: { ok: true, protocol },
     certificate,
-    chainTrusted: socket.authorized,
+    chainTrusted: chainError === null,
     chainError,
     hostnameMatches: certificate !== null && hostnameProblem === undefined,
     hostnameError: hostnameProblem ? hostnameProblem.message : null,
