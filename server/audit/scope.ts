@@ -119,18 +119,49 @@ function bindAssignment(
   }
 }
 
-/** A literal, or a local whose every earlier assignment in the function is a literal (`html = "<b>x</b>"`). */
+const PUNCTUATION = new Set(['(', ')', '[', ']', ',']);
+
+/**
+ * A literal, or built only from literals and names that only ever hold such values (`TABLE = "orders"`,
+ * `"SELECT * FROM " + TABLE`, `f"{PREFIX}_log"`): nothing from outside can get into it.
+ */
 export function resolvesToLiteral(module: PythonModule, scopes: Scopes, node: PyNode, depth = 0): boolean {
   if (isLiteral(module.text, node)) return true;
-  if (node.name !== 'VariableName' || depth > 4) return false;
-  const bindings = scopes.visibleBindings(node, textOf(module.text, node));
-  return (
-    bindings.length > 0 &&
-    bindings.every(
-      (binding) =>
-        binding.operator === '=' &&
-        binding.value &&
-        resolvesToLiteral(module, scopes, binding.value, depth + 1),
-    )
-  );
+  if (depth > 4) return false;
+  const constant = (inner: PyNode) => resolvesToLiteral(module, scopes, inner, depth + 1);
+  switch (node.name) {
+    case 'VariableName': {
+      const bindings = scopes.visibleBindings(node, textOf(module.text, node));
+      return (
+        bindings.length > 0 &&
+        bindings.every(
+          (binding) => binding.operator === '=' && binding.value !== null && constant(binding.value),
+        )
+      );
+    }
+    case 'BinaryExpression': {
+      const [left, operator, right] = childrenOf(node);
+      return (
+        operator?.name === 'ArithOp' &&
+        left !== undefined &&
+        right !== undefined &&
+        constant(left) &&
+        constant(right)
+      );
+    }
+    case 'ParenthesizedExpression':
+    case 'TupleExpression':
+    case 'ArrayExpression':
+      return childrenOf(node).every((part) => PUNCTUATION.has(part.name) || constant(part));
+    case 'FormatString':
+      return node
+        .getChildren('FormatReplacement')
+        .every((replacement) =>
+          childrenOf(replacement).every((part) => part.name.length === 1 || constant(part)),
+        );
+    case 'ContinuedString':
+      return childrenOf(node).every(constant);
+    default:
+      return false;
+  }
 }

@@ -60,6 +60,20 @@ def view(request, name):
     expect(run(source)).toEqual([]);
   });
 
+  it('stays silent when the query is built only from constants', () => {
+    const source = `TABLE = "orders"
+PREFIX = "app_"
+
+def view(request):
+    columns = "id, total"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM " + TABLE + " WHERE id = %s", [request.GET["id"]])
+        cursor.execute(f"SELECT {columns} FROM {PREFIX}{TABLE}")
+        cursor.execute("SELECT * FROM %s" % (TABLE,))
+`;
+    expect(run(source)).toEqual([]);
+  });
+
   it('does not follow a query built in another function', () => {
     const source = `def build(name):
     return "SELECT * FROM t WHERE n = '" + name + "'"

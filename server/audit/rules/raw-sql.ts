@@ -2,14 +2,13 @@ import {
   argumentAt,
   childrenOf,
   dottedName,
-  isLiteral,
   lastSegment,
   type PyCall,
   type PyNode,
   type PythonModule,
   textOf,
 } from '../python';
-import type { Scopes } from '../scope';
+import { resolvesToLiteral, type Scopes } from '../scope';
 import type { RuleHit } from '../types';
 import type { PythonRule } from './rule';
 
@@ -29,14 +28,12 @@ export function howBuilt(
   seen = new Set<number>(),
 ): string | null {
   const { text } = module;
-  if (isLiteral(text, node)) return null;
+  if (resolvesToLiteral(module, scopes, node)) return null;
   switch (node.name) {
     case 'FormatString':
       return 'an f-string';
     case 'ContinuedString':
-      return childrenOf(node).some((part) => part.name === 'FormatString' && !isLiteral(text, part))
-        ? 'an f-string'
-        : null;
+      return childrenOf(node).some((part) => part.name === 'FormatString') ? 'an f-string' : null;
     case 'BinaryExpression': {
       const operator = node.getChild('ArithOp');
       const symbol = operator ? textOf(text, operator) : '';
@@ -72,7 +69,8 @@ function howBuiltLocal(module: PythonModule, scopes: Scopes, node: PyNode, seen:
   for (const binding of scopes.bindingsBefore(node, textOf(module.text, node))) {
     if (!binding.value || seen.has(binding.boundFrom)) continue;
     seen.add(binding.boundFrom);
-    if (binding.operator === '+=' && !isLiteral(module.text, binding.value)) return '+= concatenation';
+    if (binding.operator === '+=' && !resolvesToLiteral(module, scopes, binding.value))
+      return '+= concatenation';
     if (binding.operator === '%=') return '% formatting';
     const how = howBuilt(module, scopes, binding.value, seen);
     if (how) return how;

@@ -26,9 +26,10 @@ export type SettingValue =
 
 /** A module-level step that changes settings, in source order. */
 export type SettingEvent =
-  | { kind: 'assign'; name: string; value: SettingValue; at: number; redact: Range[] }
+  /** `conditional`: under an `if`/`for`/`while`, so it may not run (e.g. `if os.environ.get("DEV"): DEBUG = True`). */
+  | { kind: 'assign'; name: string; value: SettingValue; at: number; redact: Range[]; conditional: boolean }
   /** `+=`, `.append()`, `.extend()`, `.insert()`; `items` null when not literal strings. */
-  | { kind: 'extend'; name: string; items: string[] | null; at: number }
+  | { kind: 'extend'; name: string; items: string[] | null; at: number; conditional: boolean }
   | { kind: 'remove'; name: string; item: string }
   | { kind: 'star-import'; module: string; at: number };
 
@@ -161,6 +162,7 @@ function assignmentEvents(
   module: PythonModule,
   readers: ReadonlySet<string>,
   statement: PyNode,
+  conditional: boolean,
 ): SettingEvent[] {
   const segments: PyNode[][] = [[]];
   for (const part of childrenOf(statement)) {
@@ -176,7 +178,14 @@ function assignmentEvents(
     .filter((name) => SETTING_NAME.test(name));
   if (targets.length === 0) return [];
   const { value: classified, redact } = classify(module, readers, value);
-  return targets.map((name) => ({ kind: 'assign', name, value: classified, at: statement.from, redact }));
+  return targets.map((name) => ({
+    kind: 'assign',
+    name,
+    value: classified,
+    at: statement.from,
+    redact,
+    conditional,
+  }));
 }
 
 /** Ranges of secret values in one module-level assignment. */
@@ -191,7 +200,7 @@ function secretRangesOf(module: PythonModule, events: readonly SettingEvent[], s
 }
 
 /** `NAME.append("x")`, `NAME.insert(0, "x")`, `NAME.extend([...])`, `NAME.remove("x")`. */
-function listCallEvent(module: PythonModule, statement: PyNode): SettingEvent | null {
+function listCallEvent(module: PythonModule, statement: PyNode, conditional: boolean): SettingEvent | null {
   const call = statement.firstChild;
   const callee = call?.name === 'CallExpression' ? call.firstChild : null;
   const name = callee ? dottedName(module.text, callee) : null;
@@ -207,10 +216,11 @@ function listCallEvent(module: PythonModule, statement: PyNode): SettingEvent | 
       name: target,
       items: typeof literal === 'string' ? [literal] : null,
       at: statement.from,
+      conditional,
     };
   }
   if (method === 'extend')
-    return { kind: 'extend', name: target, items: stringItems(literal), at: statement.from };
+    return { kind: 'extend', name: target, items: stringItems(literal), at: statement.from, conditional };
   if (method === 'remove' && typeof literal === 'string')
     return { kind: 'remove', name: target, item: literal };
   return null;
@@ -243,6 +253,14 @@ function settingsModuleRefsOf(module: PythonModule): string[] {
 }
 
 const ENTRY_POINTS = new Set(['manage.py', 'wsgi.py', 'asgi.py']);
+const CONDITIONAL_BLOCKS = new Set(['IfStatement', 'ForStatement', 'WhileStatement']);
+
+function isConditional(statement: PyNode): boolean {
+  for (let parent = statement.parent; parent; parent = parent.parent) {
+    if (CONDITIONAL_BLOCKS.has(parent.name)) return true;
+  }
+  return false;
+}
 
 /** The settings-relevant facts of one file, gathered from its module-level statements. */
 export function settingsFactsOf(module: PythonModule): SettingsFacts {
@@ -251,8 +269,9 @@ export function settingsFactsOf(module: PythonModule): SettingsFacts {
   const events: SettingEvent[] = [];
   const secretRanges: Range[] = [];
   for (const statement of statements) {
+    const conditional = isConditional(statement);
     if (statement.name === 'AssignStatement') {
-      const assigned = assignmentEvents(module, readers, statement);
+      const assigned = assignmentEvents(module, readers, statement, conditional);
       events.push(...assigned);
       secretRanges.push(...secretRangesOf(module, assigned, statement));
     } else if (statement.name === 'UpdateStatement') {
@@ -264,9 +283,10 @@ export function settingsFactsOf(module: PythonModule): SettingsFacts {
         name,
         items: stringItems(literalValue(module.text, value)?.value),
         at: statement.from,
+        conditional,
       });
     } else if (statement.name === 'ExpressionStatement') {
-      const event = listCallEvent(module, statement);
+      const event = listCallEvent(module, statement, conditional);
       if (event) events.push(event);
     } else if (statement.name === 'ImportStatement') {
       const parts = childrenOf(statement);

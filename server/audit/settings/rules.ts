@@ -9,6 +9,8 @@ interface Origin {
   file: string;
   at: number;
   redact: readonly Range[];
+  /** Set under an if/for/while: counts as configured, but its literal is not held against the project. */
+  conditional: boolean;
 }
 
 /** A setting's value after a settings module and everything it star-imports has run. */
@@ -49,11 +51,11 @@ function runModule(
   running.add(file);
   for (const event of facts.get(file)?.events ?? []) {
     if (event.kind === 'assign') {
-      const origin = { file, at: event.at, redact: event.redact };
+      const origin = { file, at: event.at, redact: event.redact, conditional: event.conditional };
       state.settings.set(event.name, { value: event.value, origin, items: listItems(event.value, origin) });
     } else if (event.kind === 'extend') {
       const current = state.settings.get(event.name);
-      const origin = { file, at: event.at, redact: [] };
+      const origin = { file, at: event.at, redact: [], conditional: event.conditional };
       const added = event.items?.map((value) => ({ value, origin })) ?? null;
       if (!current) state.settings.set(event.name, { value: { kind: 'computed' }, origin, items: null });
       else current.items = current.items && added ? [...current.items, ...added] : null;
@@ -85,8 +87,10 @@ function pythonRepr(value: PyValue): string {
   return typeof value === 'number' ? String(value) : '{…}';
 }
 
+/** The setting's literal value, unless it was set conditionally. */
 function literalOf(setting: EffectiveSetting | undefined): { value: PyValue } | null {
-  return setting?.value.kind === 'literal' ? { value: setting.value.value } : null;
+  if (!setting || setting.origin.conditional) return null;
+  return setting.value.kind === 'literal' ? { value: setting.value.value } : null;
 }
 
 const WEAK_HASHERS = new Set([
@@ -153,12 +157,13 @@ function checkLeaf(leaf: string, firstStatementAt: number, state: EffectiveSetti
     });
   }
 
+  // A hard-coded key is in the repository whether or not the branch that sets it runs.
   const secretKey = settings.get('SECRET_KEY');
   const secretProblem = secretKey ? secretKeyProblem(secretKey) : null;
   if (secretKey && secretProblem) at(secretKey.origin, { id: 'settings.secret-key', detail: secretProblem });
 
   for (const item of settings.get('ALLOWED_HOSTS')?.items ?? []) {
-    if (item.value === '*') {
+    if (item.value === '*' && !item.origin.conditional) {
       at(item.origin, {
         id: 'settings.allowed-hosts',
         detail: "ALLOWED_HOSTS contains '*', so any Host header is accepted.",
@@ -199,7 +204,7 @@ function checkLeaf(leaf: string, firstStatementAt: number, state: EffectiveSetti
   }
 
   const validators = settings.get('AUTH_PASSWORD_VALIDATORS');
-  if (validators?.items?.length === 0) {
+  if (validators?.items?.length === 0 && !validators.origin.conditional) {
     at(validators.origin, {
       id: 'settings.password-validators',
       detail: 'AUTH_PASSWORD_VALIDATORS is empty.',
@@ -218,7 +223,7 @@ function checkLeaf(leaf: string, firstStatementAt: number, state: EffectiveSetti
   }
 
   const [firstHasher] = settings.get('PASSWORD_HASHERS')?.items ?? [];
-  if (firstHasher && WEAK_HASHERS.has(className(firstHasher.value))) {
+  if (firstHasher && !firstHasher.origin.conditional && WEAK_HASHERS.has(className(firstHasher.value))) {
     at(firstHasher.origin, {
       id: 'settings.password-hasher',
       detail: `The first password hasher is ${className(firstHasher.value)}, so new passwords are stored with it.`,

@@ -207,6 +207,20 @@ MIDDLEWARE = []
     expect(hits).toEqual(['proj/extra.py:2 settings.debug']);
   });
 
+  it('counts conditional assignments as configured but does not hold their literals against the project', () => {
+    const source = `${SOUND}if os.environ.get("DJANGO_DEV"):
+    DEBUG = True
+    ALLOWED_HOSTS = ["*"]
+    SECURE_SSL_REDIRECT = False
+    SECRET_KEY = "dev-key"
+if "test" in sys.argv:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+for _ in range(1):
+    AUTH_PASSWORD_VALIDATORS = []
+`;
+    expect(auditSettings({ 'settings.py': source }).hits).toEqual(['settings.py:19 settings.secret-key']);
+  });
+
   it('does not guess when MIDDLEWARE is computed', () => {
     const source = SOUND.replace(/MIDDLEWARE = \[[^\]]*\]/, 'MIDDLEWARE = build_middleware()').replace(
       'SECURE_CSP = {"default-src": ["\'self\'"]}',
