@@ -196,6 +196,24 @@ EMAIL_HOST_PASSWORD = "mail-pass-123"; DEBUG = True
     ]);
   });
 
+  it('checks a DJANGO_SETTINGS_MODULE target even when it sets nothing at all', async () => {
+    root = await createProject({
+      'manage.py': 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "site.settings")\n',
+      'site/settings.py': '# settings come later\n',
+    });
+    const report = await auditProject(root);
+    expect(new Set(report.findings.map((f) => `${f.location.file}:${f.location.line} ${f.id}`))).toEqual(
+      new Set([
+        'site/settings.py:1 settings.ssl-redirect',
+        'site/settings.py:1 settings.hsts',
+        'site/settings.py:1 settings.cookie-secure',
+        'site/settings.py:1 settings.password-validators',
+        'site/settings.py:1 settings.csp',
+        'site/settings.py:1 settings.middleware',
+      ]),
+    );
+  });
+
   it('skips files over 1 MiB and binary files with a note', async () => {
     root = await createProject({
       'big.py': `import os\nos.system("rm " + os.environ["X"])\n${'#'.repeat(MAX_FILE_BYTES)}`,

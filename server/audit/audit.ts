@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors';
 import { auditEntries } from './catalogue-entries';
@@ -148,6 +148,12 @@ async function assertDirectory(root: string): Promise<void> {
     throw new AppError('invalid_request', `${root}: not a directory (vigil audit reads a project folder)`);
 }
 
+/** A settings module that sets nothing (an empty DJANGO_SETTINGS_MODULE target) kept no text: read it again. */
+async function emptySettingsSource(root: string, file: string) {
+  const text = await readFile(path.join(root, file), 'utf8').catch(() => '');
+  return { text, starts: lineStarts(text), secretRanges: [] };
+}
+
 function compareFindings(left: AuditFinding, right: AuditFinding): number {
   const a = left.location;
   const b = right.location;
@@ -181,7 +187,10 @@ export async function auditProject(root: string, options: AuditOptions = {}): Pr
   const notes: AuditNote[] = [...walked.notes];
   const findings: AuditFinding[] = [];
   const suppressions = new Map<string, Suppression[]>();
-  const settingsSources = new Map<string, NonNullable<FileResult['settings']>>();
+  const settingsSources = new Map<
+    string,
+    { text: string; starts: number[]; secretRanges: SettingsFacts['secretRanges'] }
+  >();
   const facts = new Map<string, SettingsFacts>();
   results.forEach((result, index) => {
     const file = walked.files[index]!.relative;
@@ -190,7 +199,7 @@ export async function auditProject(root: string, options: AuditOptions = {}): Pr
     if (result.suppressions.length > 0) suppressions.set(file, result.suppressions);
     if (result.settings) {
       facts.set(file, result.settings.facts);
-      settingsSources.set(file, result.settings);
+      settingsSources.set(file, { ...result.settings, secretRanges: result.settings.facts.secretRanges });
     }
   });
 
@@ -207,8 +216,8 @@ export async function auditProject(root: string, options: AuditOptions = {}): Pr
     });
   }
   for (const { file, hit } of fromSettings.hits) {
-    const source = settingsSources.get(file);
-    if (source) findings.push(locateHit(file, source.text, source.starts, hit, source.facts.secretRanges));
+    const source = settingsSources.get(file) ?? (await emptySettingsSource(absoluteRoot, file));
+    findings.push(locateHit(file, source.text, source.starts, hit, source.secretRanges));
   }
 
   const reported = findings

@@ -123,7 +123,7 @@ export function toSarif(report: AuditReport): SarifLog {
           {
             executionSuccessful: true,
             toolExecutionNotifications: report.notes.map((note) => ({
-              level: note.kind === 'suppression' || note.kind === 'config' ? 'warning' : 'note',
+              level: note.kind === 'suppression' ? 'warning' : 'note',
               message: {
                 text: note.file
                   ? `${note.file}${note.line ? `:${note.line}` : ''}: ${note.message}`

@@ -18,7 +18,7 @@ export interface AuditFinding extends Finding {
   excerpt: string;
 }
 
-export type AuditNoteKind = 'skipped' | 'parse-error' | 'suppression' | 'config';
+export type AuditNoteKind = 'skipped' | 'parse-error' | 'suppression';
 
 /** Something the user should know that is not a finding: skipped files, bad suppressions. */
 export interface AuditNote {
