@@ -1,4 +1,5 @@
 import { A, useSearchParams } from '@solidjs/router';
+import type { InferRequestType } from 'hono/client';
 import { createEffect, createResource, createSignal, For, Match, onCleanup, Show, Switch } from 'solid-js';
 import { GRADES } from '../../../server/scan/grade';
 import { api, type Overview, type OverviewItem, unwrap } from '../api';
@@ -19,8 +20,9 @@ const TREND_DAYS = 7;
 const BUSY_POLL_MS = 2_000;
 const IDLE_POLL_MS = 60_000;
 
-type SortKey = 'grade' | 'score' | 'host' | 'lastScan' | 'nextScan';
-type SortOrder = 'asc' | 'desc';
+type OverviewQuery = InferRequestType<typeof api.api.overview.$get>['query'];
+type SortKey = NonNullable<OverviewQuery['sort']>;
+type SortOrder = NonNullable<OverviewQuery['order']>;
 
 const SORTS: { key: SortKey; label: string; defaultOrder: SortOrder }[] = [
   { key: 'grade', label: 'Worst grade first', defaultOrder: 'desc' },
@@ -60,22 +62,18 @@ export default function OverviewPage() {
   const tagFilter = () => single(params.tag) ?? '';
   const textFilter = () => single(params.q) ?? '';
 
-  const query = () => {
-    const input: Record<string, string> = {
-      sort: sort(),
-      limit: String(PAGE_SIZE),
-      offset: String((page() - 1) * PAGE_SIZE),
-    };
-    const direction = order();
-    if (direction) input.order = direction;
-    if (gradeFilter()) input.grade = gradeFilter();
-    if (tagFilter()) input.tag = tagFilter();
-    if (textFilter()) input.q = textFilter();
-    return input;
-  };
+  const query = (): OverviewQuery => ({
+    sort: sort(),
+    order: order(),
+    grade: gradeFilter() || undefined,
+    tag: tagFilter() || undefined,
+    q: textFilter() || undefined,
+    limit: String(PAGE_SIZE),
+    offset: String((page() - 1) * PAGE_SIZE),
+  });
 
   const [overview, { refetch }] = createResource(query, (input) =>
-    unwrap(api.api.overview.$get({ query: input as Parameters<typeof api.api.overview.$get>[0]['query'] })),
+    unwrap(api.api.overview.$get({ query: input })),
   );
 
   createEffect(() => {

@@ -1,5 +1,5 @@
 import { A, useNavigate, useParams, useSearchParams } from '@solidjs/router';
-import { createEffect, createResource, createSignal, For, onCleanup, Show } from 'solid-js';
+import { createEffect, createResource, createSignal, For, onCleanup, Show, Suspense } from 'solid-js';
 import { api, describeError, type HistoryPoint, unwrap } from '../api';
 import { absoluteTime, formatDuration, formatInterval, plural } from '../lib/format';
 import { scanIdOf, toChartPoints } from '../lib/history';
@@ -168,38 +168,40 @@ export default function SitePage() {
               <Show when={history.error}>
                 <ErrorNotice error={history.error} />
               </Show>
-              <Show when={history.latest}>
-                {(data) => (
-                  <Show
-                    when={data().items.length > 0}
-                    fallback={
-                      <p class="muted">No scans in this range yet. The first scan draws the first point.</p>
-                    }
-                  >
-                    <PostureChart
-                      points={toChartPoints(data().items)}
-                      from={data().from}
-                      to={data().to}
-                      label={`Score over the last ${RANGES.find((entry) => entry.key === range())?.label}: ${plural(data().items.length, 'scan')}`}
-                    />
-                    <div class="chart-legend" aria-hidden="true">
-                      <span>
-                        <span class="legend-swatch line" />
-                        score
-                      </span>
-                      <span>
-                        <span class="legend-swatch appeared" />
-                        findings appeared
-                      </span>
-                      <span>
-                        <span class="legend-swatch disappeared" />
-                        findings disappeared
-                      </span>
-                      <span>background: grade bands A–F</span>
-                    </div>
-                  </Show>
-                )}
-              </Show>
+              <Suspense fallback={<p class="muted">Loading the chart…</p>}>
+                <Show when={history.latest}>
+                  {(data) => (
+                    <Show
+                      when={data().items.length > 0}
+                      fallback={
+                        <p class="muted">No scans in this range yet. The first scan draws the first point.</p>
+                      }
+                    >
+                      <PostureChart
+                        points={toChartPoints(data().items)}
+                        from={data().from}
+                        to={data().to}
+                        label={`Score over the last ${RANGES.find((entry) => entry.key === range())?.label}: ${plural(data().items.length, 'scan')}`}
+                      />
+                      <div class="chart-legend" aria-hidden="true">
+                        <span>
+                          <span class="legend-swatch line" />
+                          score
+                        </span>
+                        <span>
+                          <span class="legend-swatch appeared" />
+                          findings appeared
+                        </span>
+                        <span>
+                          <span class="legend-swatch disappeared" />
+                          findings disappeared
+                        </span>
+                        <span>background: grade bands A–F</span>
+                      </div>
+                    </Show>
+                  )}
+                </Show>
+              </Suspense>
             </section>
 
             <div class="grid-2">
@@ -211,114 +213,120 @@ export default function SitePage() {
                 <Show when={latestScan.error}>
                   <ErrorNotice error={latestScan.error} />
                 </Show>
-                <Show when={latestScan.latest}>
-                  {(scan) => (
-                    <>
-                      <Show when={scan().outcome !== 'ok'}>
-                        <div class="notice error" role="status">
-                          {scan().outcome === 'unreachable'
-                            ? 'Nothing answered on ports 80 or 443 at the last scan.'
-                            : `The last scan could not run: ${scan().error ?? 'unknown error'}`}
-                        </div>
-                      </Show>
-                      <FindingsBySeverity findings={scan().findings ?? []} />
-                    </>
-                  )}
-                </Show>
+                <Suspense fallback={<p class="muted">Loading the findings…</p>}>
+                  <Show when={latestScan.latest}>
+                    {(scan) => (
+                      <>
+                        <Show when={scan().outcome !== 'ok'}>
+                          <div class="notice error" role="status">
+                            {scan().outcome === 'unreachable'
+                              ? 'Nothing answered on ports 80 or 443 at the last scan.'
+                              : `The last scan could not run: ${scan().error ?? 'unknown error'}`}
+                          </div>
+                        </Show>
+                        <FindingsBySeverity findings={scan().findings ?? []} />
+                      </>
+                    )}
+                  </Show>
+                </Suspense>
               </section>
 
               <div>
-                <Show when={latestScan.latest}>
-                  {(scan) => (
-                    <section class="card" aria-labelledby="facts-heading">
-                      <h2 id="facts-heading">What the last scan saw</h2>
-                      <dl class="facts-list">
-                        <dt>Scanned</dt>
-                        <dd>{scan().finishedAt ? absoluteTime(new Date(scan().finishedAt ?? '')) : '—'}</dd>
-                        <Show when={scan().durationMs !== null}>
-                          <dt>Took</dt>
-                          <dd>{formatDuration(scan().durationMs ?? 0)}</dd>
-                        </Show>
-                        <dt>Addresses</dt>
-                        <dd>{scan().addresses.join(', ') || '—'}</dd>
-                        <dt>Django</dt>
-                        <dd>
-                          {scan().django?.detected
-                            ? `detected (${scan().django?.signals.join(', ')})`
-                            : 'not detected'}
-                        </dd>
-                        <Show when={scan().tls}>
-                          {(tls) => (
-                            <>
-                              <dt>TLS</dt>
-                              <dd>{tls().protocols.join(', ') || '—'}</dd>
-                              <dt>Certificate</dt>
-                              <dd>
-                                {tls().daysLeft !== null
-                                  ? `expires in ${plural(tls().daysLeft ?? 0, 'day')}`
-                                  : '—'}
-                                {tls().issuer ? ` · ${tls().issuer}` : ''}
-                              </dd>
-                            </>
-                          )}
-                        </Show>
-                      </dl>
-                    </section>
-                  )}
-                </Show>
+                <Suspense>
+                  <Show when={latestScan.latest}>
+                    {(scan) => (
+                      <section class="card" aria-labelledby="facts-heading">
+                        <h2 id="facts-heading">What the last scan saw</h2>
+                        <dl class="facts-list">
+                          <dt>Scanned</dt>
+                          <dd>{scan().finishedAt ? absoluteTime(new Date(scan().finishedAt ?? '')) : '—'}</dd>
+                          <Show when={scan().durationMs !== null}>
+                            <dt>Took</dt>
+                            <dd>{formatDuration(scan().durationMs ?? 0)}</dd>
+                          </Show>
+                          <dt>Addresses</dt>
+                          <dd>{scan().addresses.join(', ') || '—'}</dd>
+                          <dt>Django</dt>
+                          <dd>
+                            {scan().django?.detected
+                              ? `detected (${scan().django?.signals.join(', ')})`
+                              : 'not detected'}
+                          </dd>
+                          <Show when={scan().tls}>
+                            {(tls) => (
+                              <>
+                                <dt>TLS</dt>
+                                <dd>{tls().protocols.join(', ') || '—'}</dd>
+                                <dt>Certificate</dt>
+                                <dd>
+                                  {tls().daysLeft !== null
+                                    ? `expires in ${plural(tls().daysLeft ?? 0, 'day')}`
+                                    : '—'}
+                                  {tls().issuer ? ` · ${tls().issuer}` : ''}
+                                </dd>
+                              </>
+                            )}
+                          </Show>
+                        </dl>
+                      </section>
+                    )}
+                  </Show>
+                </Suspense>
 
                 <section class="card" aria-labelledby="history-heading">
-                  <div class="page-header">
-                    <h2 id="history-heading">Scan history</h2>
-                    <Show when={recentScans().filter((point) => point.kind === 'scan').length > 1}>
-                      <A class="button" href={paths.diff(current().id)}>
-                        Compare scans
-                      </A>
-                    </Show>
-                  </div>
-                  <Show
-                    when={recentScans().length > 0}
-                    fallback={<p class="muted">No scans in this range.</p>}
-                  >
-                    <ol
-                      class="history-list"
-                      aria-label={`Scans in the last ${rangeDays()} days, newest first`}
+                  <Suspense fallback={<p class="muted">Loading the history…</p>}>
+                    <div class="page-header">
+                      <h2 id="history-heading">Scan history</h2>
+                      <Show when={recentScans().filter((point) => point.kind === 'scan').length > 1}>
+                        <A class="button" href={paths.diff(current().id)}>
+                          Compare scans
+                        </A>
+                      </Show>
+                    </div>
+                    <Show
+                      when={recentScans().length > 0}
+                      fallback={<p class="muted">No scans in this range.</p>}
                     >
-                      <For each={recentScans()}>
-                        {(point, index) => {
-                          const scanId = scanIdOf(point);
-                          const previousId = () => {
-                            const older = recentScans()[index() + 1];
-                            return older ? scanIdOf(older) : null;
-                          };
-                          return (
-                            <li>
-                              <GradeBadge grade={point.grade} />
-                              <span>{point.score ?? '—'}</span>
-                              <span class="when">
-                                <RelativeTime at={point.at} />
-                                {point.kind === 'day' ? ` · ${plural(point.scans, 'scan')} that day` : ''}
-                                {point.outcome && point.outcome !== 'ok' ? ` · ${point.outcome}` : ''}
-                              </span>
-                              <SeverityCounts counts={point.counts} />
-                              <Show when={scanId !== null && previousId() !== null}>
-                                <A
-                                  href={paths.diff(
-                                    current().id,
-                                    previousId() ?? undefined,
-                                    scanId ?? undefined,
-                                  )}
-                                  aria-label={`Changes in the scan of ${absoluteTime(new Date(point.at))}`}
-                                >
-                                  changes
-                                </A>
-                              </Show>
-                            </li>
-                          );
-                        }}
-                      </For>
-                    </ol>
-                  </Show>
+                      <ol
+                        class="history-list"
+                        aria-label={`Scans in the last ${rangeDays()} days, newest first`}
+                      >
+                        <For each={recentScans()}>
+                          {(point, index) => {
+                            const scanId = scanIdOf(point);
+                            const previousId = () => {
+                              const older = recentScans()[index() + 1];
+                              return older ? scanIdOf(older) : null;
+                            };
+                            return (
+                              <li>
+                                <GradeBadge grade={point.grade} />
+                                <span>{point.score ?? '—'}</span>
+                                <span class="when">
+                                  <RelativeTime at={point.at} />
+                                  {point.kind === 'day' ? ` · ${plural(point.scans, 'scan')} that day` : ''}
+                                  {point.outcome && point.outcome !== 'ok' ? ` · ${point.outcome}` : ''}
+                                </span>
+                                <SeverityCounts counts={point.counts} />
+                                <Show when={scanId !== null && previousId() !== null}>
+                                  <A
+                                    href={paths.diff(
+                                      current().id,
+                                      previousId() ?? undefined,
+                                      scanId ?? undefined,
+                                    )}
+                                    aria-label={`Changes in the scan of ${absoluteTime(new Date(point.at))}`}
+                                  >
+                                    changes
+                                  </A>
+                                </Show>
+                              </li>
+                            );
+                          }}
+                        </For>
+                      </ol>
+                    </Show>
+                  </Suspense>
                 </section>
 
                 <section class="card" aria-labelledby="manage-heading">
