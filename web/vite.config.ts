@@ -4,8 +4,8 @@ import solid from 'vite-plugin-solid';
 
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
 
-/** Where `npm run dev` sends /api and /healthz: the Hono server started by `npm start` (VIGIL_PORT default). */
-const apiOrigin = process.env.VIGIL_API_ORIGIN ?? 'http://127.0.0.1:8080';
+/** Where plain `vite` sends /api and /healthz: `npm start` on its default port (web/dev.ts sets the real one). */
+const apiOrigin = 'http://127.0.0.1:8080';
 
 export default defineConfig({
   root: webRoot,

@@ -1,0 +1,40 @@
+/**
+ * `npm run dev`: the API server (as `npm start` runs it, on VIGIL_PORT) and the Vite dev server with hot
+ * reload in one process; Vite proxies /api and /healthz to the API. Stop with Ctrl-C.
+ */
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'vite';
+import { env } from '../server/config/env';
+import { startServer } from '../server/serve';
+
+const config = env();
+const api = await startServer({
+  port: config.VIGIL_PORT,
+  host: '127.0.0.1',
+  dataDir: config.VIGIL_DATA_DIR,
+  // The dev server serves the dashboard from source; the API server serves only the API.
+  dashboardDir: null,
+});
+
+const vite = await createServer({
+  configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)),
+  server: {
+    proxy: {
+      '/api': { target: api.url },
+      '/healthz': { target: api.url },
+    },
+  },
+});
+await vite.listen();
+vite.printUrls();
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await vite.close();
+  await api.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
