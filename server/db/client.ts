@@ -93,3 +93,10 @@ export function databaseSize(db: Db): { bytes: number; pages: number; pageSize: 
   const free = db.get<{ freelist_count: number }>(sql`pragma freelist_count`)?.freelist_count ?? 0;
   return { bytes: (pages - free) * pageSize, pages: pages - free, pageSize };
 }
+
+/** Bytes per table and index (SQLite's dbstat), largest first, for benchmarks. */
+export function storageByObject(db: Db): { name: string; bytes: number }[] {
+  return db.all<{ name: string; bytes: number }>(
+    sql`select name, sum(pgsize) as bytes from dbstat group by name order by bytes desc`,
+  );
+}

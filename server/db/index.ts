@@ -9,4 +9,5 @@ export {
   openDatabase,
   openMigratedDatabase,
   pingDatabase,
+  storageByObject,
 } from './client';

@@ -1,6 +1,7 @@
 import { or, type SQL, sql } from 'drizzle-orm';
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { GRADES } from '../scan/grade';
+import { sites } from './schema';
 
 /** SQL fragments the services compose with Drizzle builders; every hand-written SQL lives in server/db. */
 
@@ -16,9 +17,13 @@ export function gradeRank(column: AnySQLiteColumn): SQL<number> {
   return sql<number>`(case ${column} ${sql.join(cases, sql` `)} else ${GRADES.length} end)`;
 }
 
-/** Score of the site's newest finished scan started at or before `at` (a correlated scalar subquery). */
-export function scoreAtOrBefore(siteId: AnySQLiteColumn, at: Date): SQL<number | null> {
+/**
+ * Score of the site's newest finished scan started at or before `at`, as a correlated scalar subquery over
+ * a query on `sites` (written out in full: Drizzle leaves columns unqualified in one-table queries).
+ */
+export function scoreAtOrBefore(at: Date): SQL<number | null> {
+  const outerSiteId = sql`${sites}.${sql.identifier(sites.id.name)}`;
   return sql<
     number | null
-  >`(select s.score from scans s where s.site_id = ${siteId} and s.started_at <= ${at.getTime()} and s.state = 'done' order by s.started_at desc limit 1)`;
+  >`(select s.score from scans s where s.site_id = ${outerSiteId} and s.started_at <= ${at.getTime()} and s.state = 'done' order by s.started_at desc limit 1)`;
 }

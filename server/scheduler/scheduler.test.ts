@@ -342,6 +342,17 @@ describe('retention from the tick', () => {
     // Oldest first, folded days before kept scans, no overlap.
     const times = history.items.map((item) => Date.parse(item.at));
     expect(times).toEqual([...times].sort((x, y) => x - y));
+    // Paging with a cursor crosses from folded days to kept scans without losing or repeating a point.
+    for (const limit of [1, 3, 7, days.length]) {
+      const paged: typeof history.items = [];
+      let cursor: string | undefined;
+      do {
+        const page = getSiteHistory({ ...ctx, input: { siteId: site.id, limit, cursor } });
+        paged.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(paged, `limit ${limit}`).toEqual(history.items);
+    }
     // Not again within a day.
     clock.advance(HOUR);
     expect(run.tick().foldedScans).toBe(0);

@@ -131,6 +131,17 @@ function fleetSummary(db: Db): Overview['fleet'] {
   return { sites: total, byGrade, ...countActiveScans({ db }) };
 }
 
+/** Each page site's score at `since`, looked up for the page only (not for every site before sorting). */
+function scoresAtOrBefore(db: Db, siteIds: readonly number[], since: Date): Map<number, number | null> {
+  if (siteIds.length === 0) return new Map();
+  const rows = db
+    .select({ siteId: sites.id, score: scoreAtOrBefore(since) })
+    .from(sites)
+    .where(inArray(sites.id, [...siteIds]))
+    .all();
+  return new Map(rows.map((row) => [row.siteId, row.score]));
+}
+
 /** Every site with its latest grade, severity counts, trend and schedule: the fleet dashboard's one query. */
 export function getOverview({
   db,
@@ -162,7 +173,6 @@ export function getOverview({
       low: findingSets.low,
       info: findingSets.info,
       active: { id: activeScan.id, state: activeScan.state },
-      scoreThen: scoreAtOrBefore(sites.id, since),
     })
     .from(sites)
     .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
@@ -173,12 +183,12 @@ export function getOverview({
     .limit(input.limit)
     .offset(input.offset)
     .all();
-  const tags = tagsBySite(
-    db,
-    rows.map((row) => row.site.id),
-  );
+  const pageIds = rows.map((row) => row.site.id);
+  const tags = tagsBySite(db, pageIds);
+  const scoresThen = scoresAtOrBefore(db, pageIds, since);
   const items = rows.map((row): OverviewItem => {
-    const { site, last, active, scoreThen } = row;
+    const { site, last, active } = row;
+    const scoreThen = scoresThen.get(site.id) ?? null;
     const score = last?.score ?? null;
     return {
       site: {

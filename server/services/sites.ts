@@ -71,7 +71,7 @@ export function tagsBySite(db: Db | Tx, siteIds: readonly number[]): Map<number,
   const tags = new Map<number, string[]>();
   if (siteIds.length === 0) return tags;
   // Past a page's worth of ids, reading every tag beats binding thousands of parameters.
-  const wanted = siteIds.length > 1000 ? new Set(siteIds) : null;
+  const wanted = siteIds.length > 200 ? new Set(siteIds) : null;
   const rows = db
     .select()
     .from(siteTags)
