@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { env } from './config/env';
 import { AppError } from './errors';
+import { mapConcurrent } from './map-concurrent';
 import { GRADES, gradeRank } from './scan/grade';
 import { formatScanReport } from './scan/report';
 import { type ScanOptions, scanTarget } from './scan/scan';
@@ -29,23 +30,6 @@ Grades: ${GRADES.join(' ')}`;
 
 function write(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text.endsWith('\n') ? text : `${text}\n`);
-}
-
-async function mapConcurrent<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 function parseGrade(value: string): Grade {

@@ -1,6 +1,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors';
+import { mapConcurrent } from '../map-concurrent';
 import { auditEntries } from './catalogue-entries';
 import { globMatcher, loadAuditConfig } from './config';
 import { lineStarts, locateHit, positionAt } from './finding';
@@ -122,23 +123,6 @@ async function auditFile(file: ProjectFile): Promise<FileResult> {
   if (text.includes('\u0000')) return skipped(file, 'binary file, not audited');
   if (text.charCodeAt(0) === 0xfeff) text = ` ${text.slice(1)}`;
   return file.kind === 'python' ? auditPython(file, text) : auditTemplate(file, text);
-}
-
-async function mapConcurrent<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 async function assertDirectory(root: string): Promise<void> {
