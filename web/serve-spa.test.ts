@@ -47,6 +47,17 @@ describe('serveSpa', () => {
     expect(icon.headers.get('cache-control')).toBe('no-cache');
   });
 
+  it('answers a revalidation with 304 when the file has not changed', async () => {
+    const first = await app.request('/sites/3');
+    const etag = first.headers.get('etag');
+    expect(etag).toBeTruthy();
+    const again = await app.request('/', { headers: { 'if-none-match': etag ?? '' } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const stale = await app.request('/', { headers: { 'if-none-match': '"something-else"' } });
+    expect(stale.status).toBe(200);
+  });
+
   it('never answers API paths with the SPA', async () => {
     expect(await (await app.request('/api/version')).json()).toEqual({ version: '1' });
     const missing = await app.request('/api/nope');

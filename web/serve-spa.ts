@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 
 export interface ServeSpaOptions {
   /** The built dashboard; default `web/dist` beside this file. */
@@ -56,6 +57,17 @@ function fileInRoot(root: string, urlPath: string): string | null {
   return file === root || file.startsWith(root + sep) ? file : null;
 }
 
+/** One file as the response: its type, cache policy and an ETag so revalidation costs a 304, not the body. */
+function sendFile(c: Context, body: Buffer, type: string, cacheControl: string): Response {
+  const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+  c.header('Content-Type', type);
+  c.header('Cache-Control', cacheControl);
+  c.header('ETag', etag);
+  c.header('X-Content-Type-Options', 'nosniff');
+  if (c.req.header('if-none-match') === etag) return c.body(null, 304);
+  return c.req.method === 'HEAD' ? c.body(null) : c.body(new Uint8Array(body));
+}
+
 /**
  * Serves the built dashboard: files from `web/dist` (hashed assets cached for a year), and index.html
  * for client-side routes such as /sites/3 — never for the server's own paths (/api, /healthz), which
@@ -73,10 +85,7 @@ export function serveSpa(options: ServeSpaOptions = {}): MiddlewareHandler {
     const body = file ? await readRegularFile(file) : null;
     if (file && body) {
       const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-      c.header('Content-Type', type);
-      c.header('Cache-Control', path.startsWith('/assets/') ? IMMUTABLE : REVALIDATE);
-      c.header('X-Content-Type-Options', 'nosniff');
-      return method === 'HEAD' ? c.body(null) : c.body(new Uint8Array(body));
+      return sendFile(c, body, type, path.startsWith('/assets/') ? IMMUTABLE : REVALIDATE);
     }
 
     // A missing asset (has an extension) is a plain 404; anything else is a client route.
@@ -87,9 +96,6 @@ export function serveSpa(options: ServeSpaOptions = {}): MiddlewareHandler {
         'Cache-Control': REVALIDATE,
       });
     }
-    c.header('Content-Type', CONTENT_TYPES['.html']!);
-    c.header('Cache-Control', REVALIDATE);
-    c.header('X-Content-Type-Options', 'nosniff');
-    return method === 'HEAD' ? c.body(null) : c.body(new Uint8Array(index));
+    return sendFile(c, index, CONTENT_TYPES['.html']!, REVALIDATE);
   };
 }

@@ -120,7 +120,11 @@ export default function OverviewPage() {
       <div class="page-header">
         <div>
           <h1>Fleet</h1>
-          <p>Every site's security posture, worst first. Sites that got worse this week are pinned on top.</p>
+          <Show when={(overview.latest?.fleet.sites ?? 0) > 0}>
+            <p>
+              Every site's security posture, worst first. Sites that got worse this week are pinned on top.
+            </p>
+          </Show>
         </div>
         <A class="button primary" href={paths.addSites()}>
           Add sites
