@@ -19,7 +19,10 @@ function vigil(args: string[]): Promise<{ code: number; stdout: string; stderr: 
     execFile(
       process.execPath,
       [VIGIL, ...args],
-      { env: { ...process.env, NODE_EXTRA_CA_CERTS: fleet.caCertFile, VIGIL_DNS_SERVERS: '' }, timeout: 60_000 },
+      {
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: fleet.caCertFile, VIGIL_DNS_SERVERS: '' },
+        timeout: 60_000,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 99) : 0;
         resolve({ code, stdout, stderr });
@@ -30,7 +33,14 @@ function vigil(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 
 describe('vigil scan (the binary)', () => {
   it('prints exactly one JSON document and exits 0', async () => {
-    const result = await vigil(['scan', fleet.host('hardened'), '--json', '--dns', fleet.dnsServer, '--allow-private']);
+    const result = await vigil([
+      'scan',
+      fleet.host('hardened'),
+      '--json',
+      '--dns',
+      fleet.dnsServer,
+      '--allow-private',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const scan = JSON.parse(result.stdout);
@@ -69,7 +79,10 @@ describe('vigil scan (the binary)', () => {
   it('exits 3 when the scan cannot run (private address not allowed)', async () => {
     const result = await vigil(['scan', fleet.host('hardened'), '--json', '--dns', fleet.dnsServer]);
     expect(result.code).toBe(3);
-    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'error', error: expect.stringContaining('--allow-private') });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('--allow-private'),
+    });
   });
 
   it('exits 2 on a bad target', async () => {
