@@ -22,7 +22,7 @@ describe('encodeContent', () => {
 
   it('round-trips through deflate', () => {
     const value = { findings: [{ id: 'x', detail: 'é ✓'.repeat(50) }], n: 3, none: null };
-    const { body } = encodeContent(value);
+    const body = encodeContent(value).body();
     expect(body.length).toBeLessThan(canonicalJson(value).length);
     expect(decodeContent(body)).toEqual(value);
   });

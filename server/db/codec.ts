@@ -14,12 +14,16 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-/** A content-addressed blob: sha256 of the canonical JSON, and that JSON deflated. */
-export function encodeContent(value: unknown): { hash: string; body: Buffer } {
+/**
+ * A content-addressed blob: the sha256 of the canonical JSON, and a way to get that JSON deflated. The
+ * body is only built when the content is new, which for an unchanged scan it is not.
+ */
+export function encodeContent(value: unknown): { hash: string; body: () => Buffer } {
   const json = canonicalJson(value);
   return {
     hash: createHash('sha256').update(json).digest('hex'),
-    body: deflateRawSync(json),
+    // Sets are a few KiB: a 4 KiB window compresses them as well and keeps zlib's native memory small.
+    body: () => deflateRawSync(json, { windowBits: 12, memLevel: 4 }),
   };
 }
 

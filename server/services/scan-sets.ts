@@ -77,7 +77,7 @@ export function saveFindingSet(db: Writer, findings: readonly Finding[]): number
   if (existing) return existing.id;
   return db
     .insert(findingSets)
-    .values({ hash, body, ...countBySeverity(findings) })
+    .values({ hash, body: body(), ...countBySeverity(findings) })
     .returning({ id: findingSets.id })
     .get().id;
 }
@@ -91,7 +91,7 @@ export function saveContextSet(db: Writer, context: ScanContext): number {
     .where(eq(contextSets.hash, hash))
     .get();
   if (existing) return existing.id;
-  return db.insert(contextSets).values({ hash, body }).returning({ id: contextSets.id }).get().id;
+  return db.insert(contextSets).values({ hash, body: body() }).returning({ id: contextSets.id }).get().id;
 }
 
 export function loadFindings(db: Db, findingSetId: number): Finding[] {
