@@ -115,7 +115,17 @@ export const scans = sqliteTable(
     contextSetId: integer('context_set_id'),
   },
   (table) => [
-    index('scans_site_started_idx').on(table.siteId, table.startedAt),
+    // A site's history in time order, covering what the history and trend read: one site's year is one
+    // contiguous index range instead of a row lookup per scan scattered over the table.
+    index('scans_site_history_idx').on(
+      table.siteId,
+      table.startedAt,
+      table.state,
+      table.outcome,
+      table.grade,
+      table.score,
+      table.findingSetId,
+    ),
     // At most one queued or running scan per site: the database itself refuses a second one.
     uniqueIndex('scans_active_site_unique').on(table.siteId).where(isActiveScan(table.state)),
   ],

@@ -200,7 +200,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         log(
           `vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`,
         );
-      if (tickCron) task = cron.schedule(tickCron, safeTick, { name: 'vigil-scheduler', noOverlap: true });
+      // A missed tick (event loop busy) is harmless: the next one picks up every due site; status() shows staleness.
+      if (tickCron)
+        task = cron.schedule(tickCron, safeTick, {
+          name: 'vigil-scheduler',
+          noOverlap: true,
+          suppressMissedWarning: true,
+        });
       return tick();
     },
 

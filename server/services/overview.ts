@@ -159,7 +159,14 @@ export function getOverview({
       .get()?.n ?? 0;
   const rows = db
     .select({
-      site: sites,
+      site: {
+        id: sites.id,
+        host: sites.host,
+        label: sites.label,
+        enabled: sites.enabled,
+        intervalMinutes: sites.intervalMinutes,
+        nextScanAt: sites.nextScanAt,
+      },
       last: {
         id: lastScan.id,
         outcome: lastScan.outcome,
