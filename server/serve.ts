@@ -27,6 +27,8 @@ export interface ServerOptions {
   /** How long close() lets running scans finish before re-queueing them. */
   shutdownGraceMs?: number;
   log?: (line: string) => void;
+  /** Called after each scan is stored (where alert evaluation plugs in). */
+  onScanRecorded?: (scanId: number) => void;
 }
 
 export interface RunningServer {
@@ -64,6 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     defaults,
     tickCron: options.tickCron ?? config.VIGIL_TICK_CRON,
     log,
+    ...(options.onScanRecorded ? { onScanRecorded: options.onScanRecorded } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   const app = createApp({

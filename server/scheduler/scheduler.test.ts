@@ -21,7 +21,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function setup(options: { defaults?: Partial<Settings>; runScan?: RunScan; scanTimeoutMs?: number } = {}) {
+function setup(
+  options: {
+    defaults?: Partial<Settings>;
+    runScan?: RunScan;
+    scanTimeoutMs?: number;
+    onScanRecorded?: (scanId: number) => void;
+  } = {},
+) {
   const database = createTempDatabase();
   const clock = createClock();
   const scripted = createScriptedScan();
@@ -41,6 +48,7 @@ function setup(options: { defaults?: Partial<Settings>; runScan?: RunScan; scanT
       tickCron: null,
       log: (line) => logs.push(line),
       ...(options.scanTimeoutMs ? { scanTimeoutMs: options.scanTimeoutMs } : {}),
+      ...(options.onScanRecorded ? { onScanRecorded: options.onScanRecorded } : {}),
     });
     schedulers.push(created);
     return created;
@@ -216,6 +224,28 @@ describe('scheduler ticks', () => {
     run.tick();
     await run.drain();
     expect(scripted.calls[2]).toEqual({ host: 'a.example.com', allowPrivate: true });
+  });
+
+  it('calls the after-scan hook once per stored scan and survives a hook that throws', async () => {
+    const seen: number[] = [];
+    const { scheduler, addSite, scanRows, logs } = setup({
+      onScanRecorded: (scanId) => {
+        seen.push(scanId);
+        if (seen.length === 1) throw new Error('alert engine down');
+      },
+    });
+    addSite('a.example.com');
+    addSite('broken.example.com');
+    const run = scheduler();
+    run.start();
+    await run.drain();
+    expect(seen.sort()).toEqual(
+      scanRows()
+        .map((scan) => scan.id)
+        .sort(),
+    );
+    expect(logs.some((line) => line.includes('alert engine down'))).toBe(true);
+    expect(scanRows().every((scan) => scan.state === 'done')).toBe(true);
   });
 
   it('reports liveness and the last tick', async () => {

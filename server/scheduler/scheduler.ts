@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   /** A scan still running after this is aborted and recorded as an error (the engine bounds itself at 30 s). */
   scanTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Called after each scan's end is stored (alerts evaluate it here); a throw is logged, never fatal. */
+  onScanRecorded?: (scanId: number) => void;
 }
 
 export interface SchedulerStatus {
@@ -107,11 +109,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   /** Writes a scan's end unless shutdown has given up on it; a failing write is logged, never thrown. */
   function record(flight: InFlight, write: () => boolean): void {
     if (flight.abandoned || stopped) return;
+    let recorded = false;
     try {
-      write();
+      recorded = write();
     } catch (error) {
       log(`vigil: could not record scan ${flight.job.scanId}: ${errorMessage(error)}`);
     }
+    const { onScanRecorded } = options;
+    if (recorded && onScanRecorded)
+      guarded(`after-scan hook for scan ${flight.job.scanId}`, () => onScanRecorded(flight.job.scanId));
   }
 
   function launch(job: ScanJob, allowPrivateEverywhere: boolean): void {
