@@ -28,13 +28,26 @@ function extraCertificatesFromFile(path: string | undefined): string[] {
   }
 }
 
-/** The trust store: Node's roots plus NODE_EXTRA_CA_CERTS, plus the scan's own extra CAs. */
-export function trustStore(
+const trustContexts = new Map<string, tls.SecureContext>();
+
+/**
+ * A TLS context trusting Node's roots, NODE_EXTRA_CA_CERTS and the scan's own extra CAs; built once per
+ * set of extra CAs (parsing ~140 root certificates on every scan costs more CPU than the scan itself).
+ */
+export function trustContext(
   extraCaPems: readonly string[] | undefined,
   extraCaFile?: string,
-): string[] | undefined {
+): tls.SecureContext | undefined {
   if (!extraCaPems?.length) return undefined;
-  return [...tls.rootCertificates, ...extraCertificatesFromFile(extraCaFile), ...extraCaPems];
+  const key = `${extraCaFile ?? ''}\n${extraCaPems.join('\n')}`;
+  let context = trustContexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({
+      ca: [...tls.rootCertificates, ...extraCertificatesFromFile(extraCaFile), ...extraCaPems],
+    });
+    trustContexts.set(key, context);
+  }
+  return context;
 }
 
 function certificateFacts(certificate: DetailedPeerCertificate): CertificateFacts | null {
@@ -64,7 +77,12 @@ interface Handshake {
 
 function handshake(
   options: TlsProbeOptions,
-  extra: { minVersion?: SecureVersion; maxVersion?: SecureVersion; ciphers?: string; ca?: string[] },
+  extra: {
+    minVersion?: SecureVersion;
+    maxVersion?: SecureVersion;
+    ciphers?: string;
+    secureContext?: tls.SecureContext;
+  },
 ): Promise<Handshake> {
   return new Promise((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 5_000;
@@ -116,14 +134,14 @@ async function acceptsVersion(options: TlsProbeOptions, version: TlsVersion): Pr
 
 /** Handshake once with default settings (certificate, chain, hostname), then once per protocol version. */
 export async function probeTls(options: TlsProbeOptions, extraCaFile?: string): Promise<TlsFacts> {
-  const ca = trustStore(options.extraCaPems, extraCaFile);
+  const secureContext = trustContext(options.extraCaPems, extraCaFile);
   const protocols = Object.fromEntries(VERSIONS.map((version) => [version, null])) as Record<
     TlsVersion,
     boolean | null
   >;
   let main: Handshake;
   try {
-    main = await handshake(options, ca ? { ca } : {});
+    main = await handshake(options, secureContext ? { secureContext } : {});
   } catch (error) {
     return {
       handshake: { ok: false, error: describeNetworkError(error) },
