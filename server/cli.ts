@@ -103,8 +103,8 @@ async function serveCommand(): Promise<number> {
 async function migrateCommand(io: CliIo): Promise<number> {
   const { migrateDatabase } = await import('./db');
   const dataDir = env().VIGIL_DATA_DIR;
-  await migrateDatabase(dataDir);
-  write(io.stdout, `Database in ${dataDir} is up to date.`);
+  const { file, applied } = await migrateDatabase(dataDir);
+  write(io.stdout, applied > 0 ? `Applied ${applied} migration(s) to ${file}.` : `${file} is up to date.`);
   return EXIT.ok;
 }
 
