@@ -1,24 +1,7 @@
-import { styleText } from 'node:util';
 import { CATALOGUE } from '../scan/catalogue';
-import { SEVERITIES, type Severity } from '../scan/types';
+import { SEVERITIES } from '../scan/types';
+import { indent, painter, SEVERITY_STYLE } from '../terminal';
 import type { AuditFinding, AuditReport } from './types';
-
-type Style = Parameters<typeof styleText>[0];
-
-const SEVERITY_STYLE: Record<Severity, Style> = {
-  critical: ['bold', 'red'],
-  high: 'red',
-  medium: 'yellow',
-  low: 'cyan',
-  info: 'gray',
-};
-
-function indent(text: string, prefix: string): string {
-  return text
-    .split('\n')
-    .map((line) => `${prefix}${line}`)
-    .join('\n');
-}
 
 function countBySeverity(findings: readonly AuditFinding[]): string {
   return SEVERITIES.map(
@@ -31,8 +14,7 @@ function countBySeverity(findings: readonly AuditFinding[]): string {
 
 /** The human-readable audit: findings grouped by severity, each with where, what, why and the fix. */
 export function formatAuditReport(report: AuditReport, options: { color: boolean }): string {
-  const paint = (style: Style, text: string) =>
-    options.color ? styleText(style, text, { validateStream: false }) : text;
+  const paint = painter(options.color);
   const total = report.findings.length;
   const lines = [
     paint('bold', `Vigil audit of ${report.root}`),

@@ -1,15 +1,5 @@
-import { styleText } from 'node:util';
-import { type ScanResult, SEVERITIES, type Severity } from './types';
-
-type Style = Parameters<typeof styleText>[0];
-
-const SEVERITY_STYLE: Record<Severity, Style> = {
-  critical: ['bold', 'red'],
-  high: 'red',
-  medium: 'yellow',
-  low: 'cyan',
-  info: 'gray',
-};
+import { indent, painter, SEVERITY_STYLE, type Style } from '../terminal';
+import { type ScanResult, SEVERITIES } from './types';
 
 function gradeStyle(grade: string): Style {
   if (grade.startsWith('A')) return ['bold', 'green'];
@@ -17,16 +7,9 @@ function gradeStyle(grade: string): Style {
   return ['bold', 'red'];
 }
 
-function indent(text: string, prefix: string): string {
-  return text
-    .split('\n')
-    .map((line) => `${prefix}${line}`)
-    .join('\n');
-}
-
 /** The human summary of one scan: grade, TLS, then findings grouped by severity with Django setting and fix. */
 export function formatScanReport(result: ScanResult, options: { color: boolean }): string {
-  const paint = (style: Style, text: string) => (options.color ? styleText(style, text) : text);
+  const paint = painter(options.color);
   const lines: string[] = [];
   const heading = [paint('bold', result.target)];
   if (result.status === 'ok' && result.grade !== null) {
