@@ -3,16 +3,8 @@ import type { Db } from '../db';
 import type { ScanResult } from '../scan/types';
 import type { Settings } from '../services/context';
 import { foldOldScans } from '../services/retention';
-import {
-  claimNextScan,
-  completeScan,
-  enqueueDueSites,
-  failScan,
-  recoverInterruptedScans,
-  requeueScans,
-  type ScanJob,
-} from '../services/scan-queue';
 import { getSettings, readMarker, writeMarker } from '../services/settings';
+import { createSqliteScanQueue, type ScanJob, type ScanQueue } from './queue';
 
 /** Runs one scan. Tests plug in a deterministic function; production uses scanTarget (scan-runner.ts). */
 export type RunScan = (job: ScanJob, signal: AbortSignal) => Promise<ScanResult>;
@@ -30,6 +22,8 @@ export interface SchedulerOptions {
   log?: (line: string) => void;
   /** Called after each scan's end is stored (alerts evaluate it here); a throw is logged, never fatal. */
   onScanRecorded?: (scanId: number) => void;
+  /** Where scans wait; default the scans table of `db` (queue.ts). */
+  queue?: ScanQueue;
 }
 
 export interface SchedulerStatus {
@@ -91,6 +85,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const log = options.log ?? (() => {});
   const scanTimeoutMs = options.scanTimeoutMs ?? 60_000;
   const tickCron = options.tickCron === undefined ? DEFAULT_TICK_CRON : options.tickCron;
+  const queue = options.queue ?? createSqliteScanQueue({ db, now, random });
 
   const inFlight = new Map<number, InFlight>();
   let task: ScheduledTask | null = null;
@@ -134,12 +129,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const scan = Promise.resolve().then(() => runScan(scanJob, controller.signal));
     flight.done = Promise.race([scan, timedOut])
       .then(
-        (result) =>
-          record(flight, () => completeScan({ db, now, random, input: { scanId: job.scanId, result } })),
-        (error: unknown) =>
-          record(flight, () =>
-            failScan({ db, now, random, input: { scanId: job.scanId, error: errorMessage(error) } }),
-          ),
+        (result) => record(flight, () => queue.complete(job.scanId, result)),
+        (error: unknown) => record(flight, () => queue.fail(job.scanId, errorMessage(error))),
       )
       .finally(() => {
         clearTimeout(timer);
@@ -156,7 +147,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     concurrency = scanConcurrency;
     let started = 0;
     while (inFlight.size < scanConcurrency) {
-      const job = claimNextScan({ db, now });
+      const job = queue.claimNext();
       if (!job) break;
       launch(job, allowPrivate);
       started += 1;
@@ -178,7 +169,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function tick(): TickReport {
     if (stopping) return { enqueued: 0, started: 0, foldedScans: 0 };
     lastTickAt = now();
-    const enqueued = enqueueDueSites({ db, now });
+    const enqueued = queue.enqueueDue();
     const started = pump();
     const foldedScans = maybeFoldOldScans(settings().retentionDays);
     return { enqueued, started, foldedScans };
@@ -201,7 +192,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     start() {
       if (startedAt) return { enqueued: 0, started: 0, foldedScans: 0 };
       startedAt = now();
-      const recovered = recoverInterruptedScans({ db, now, random });
+      const recovered = queue.recoverInterrupted();
       if (recovered.requeued + recovered.abandoned > 0)
         log(
           `vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`,
@@ -255,7 +246,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         let requeued = 0;
         guarded('re-queueing unfinished scans', () => {
-          requeued = requeueScans({ db, input: { scanIds: left.map((flight) => flight.job.scanId) } });
+          requeued = queue.requeue(left.map((flight) => flight.job.scanId));
         });
         stopped = true;
         return { finished: running.length - left.length, requeued };
