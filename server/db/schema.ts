@@ -9,7 +9,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
-import type { Grade } from '../scan/types';
+import { type Grade, SEVERITIES } from '../scan/types';
 
 /** The single source of truth for Vigil's storage; drizzle-kit generates migrations/sqlite/ from it. */
 
@@ -19,7 +19,8 @@ export type ScanState = (typeof SCAN_STATES)[number];
 export const SCAN_OUTCOMES = ['ok', 'unreachable', 'error'] as const;
 export type ScanOutcome = (typeof SCAN_OUTCOMES)[number];
 
-export const SCAN_TRIGGERS = ['schedule', 'manual'] as const;
+/** `confirm`: the one immediate rescan the alert engine asks for before it believes a regression. */
+export const SCAN_TRIGGERS = ['schedule', 'manual', 'confirm'] as const;
 export type ScanTrigger = (typeof SCAN_TRIGGERS)[number];
 
 /** A scan waiting for or holding a worker; written as a literal so SQLite can use the partial index. */
@@ -159,3 +160,341 @@ export const settings = sqliteTable('settings', {
   value: text('value').notNull(),
   updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
 });
+
+// ---- Alerts ----
+
+export const INCIDENT_STATUSES = ['open', 'resolved'] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+export const INCIDENT_EVENT_TYPES = [
+  'opened',
+  'reopened',
+  'worse',
+  'severity',
+  'cert',
+  'flapping',
+  'resolved',
+  'settled',
+  'reminded',
+  'acknowledged',
+] as const;
+export type IncidentEventType = (typeof INCIDENT_EVENT_TYPES)[number];
+
+export const MAIL_KINDS = ['change', 'reminder', 'settled', 'digest'] as const;
+export type MailKind = (typeof MAIL_KINDS)[number];
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export const RECIPIENT_MODES = ['immediate', 'digest'] as const;
+export type RecipientMode = (typeof RECIPIENT_MODES)[number];
+
+/** The incident engine's memory of a site between scans (server/alerts/engine.ts SiteMemory), as JSON. */
+export const alertSiteStates = sqliteTable('alert_site_states', {
+  siteId: integer('site_id')
+    .primaryKey()
+    .references(() => sites.id, { onDelete: 'cascade' }),
+  /** The newest scan the engine has evaluated; later ones are evaluated in order, even after a crash. */
+  lastScanId: integer('last_scan_id').notNull(),
+  memory: text('memory').notNull(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** A confirmed regression of one site: a finding ID, `grade.drop` or `site.unreachable`. */
+export const incidents = sqliteTable(
+  'incidents',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    severity: text('severity', { enum: SEVERITIES }).notNull(),
+    status: text('status', { enum: INCIDENT_STATUSES }).notNull(),
+    openedAt: integer('opened_at', { mode: 'timestamp_ms' }).notNull(),
+    /** When the regression was first seen (the scan before the confirming one). */
+    firstSeenAt: integer('first_seen_at', { mode: 'timestamp_ms' }).notNull(),
+    resolvedAt: integer('resolved_at', { mode: 'timestamp_ms' }),
+    openScanId: integer('open_scan_id'),
+    resolveScanId: integer('resolve_scan_id'),
+    /** What the confirming scan saw (server-supplied text: escape it wherever it is shown). */
+    evidence: text('evidence').notNull().default(''),
+    /** For grade.drop, the grade before the drop. */
+    fromGrade: text('from_grade').$type<Grade>(),
+    acknowledgedAt: integer('acknowledged_at', { mode: 'timestamp_ms' }),
+    acknowledgedNote: text('acknowledged_note'),
+    /** Last time anyone was told about it; reminders count from here. */
+    lastNotifiedAt: integer('last_notified_at', { mode: 'timestamp_ms' }).notNull(),
+    flappingSince: integer('flapping_since', { mode: 'timestamp_ms' }),
+    reopenCount: integer('reopen_count').notNull().default(0),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    // Dedupe: at most one open incident per site and key, enforced by the database.
+    uniqueIndex('incidents_open_unique').on(table.siteId, table.key).where(sql`${table.status} = 'open'`),
+    index('incidents_site_opened_idx').on(table.siteId, table.openedAt),
+    index('incidents_status_opened_idx').on(table.status, table.openedAt),
+  ],
+);
+
+/** What mails are made of: a mail written once, with its text and HTML parts, before any delivery. */
+export const alertMails = sqliteTable(
+  'alert_mails',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', { enum: MAIL_KINDS }).notNull(),
+    siteId: integer('site_id').references(() => sites.id, { onDelete: 'set null' }),
+    subject: text('subject').notNull(),
+    text: text('text').notNull(),
+    html: text('html').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [index('alert_mails_site_idx').on(table.siteId)],
+);
+
+/** Every change an incident went through, and the mail (if any) that told of it. */
+export const incidentEvents = sqliteTable(
+  'incident_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+    type: text('type', { enum: INCIDENT_EVENT_TYPES }).notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    severity: text('severity', { enum: SEVERITIES }).notNull(),
+    scanId: integer('scan_id'),
+    /** Worth a mail (not muted, not folded into a flapping notice): digests collect these. */
+    notify: integer('notify', { mode: 'boolean' }).notNull(),
+    mailId: integer('mail_id').references(() => alertMails.id, { onDelete: 'set null' }),
+    detail: text('detail').notNull().default(''),
+  },
+  (table) => [
+    index('incident_events_incident_idx').on(table.incidentId, table.at),
+    index('incident_events_at_idx').on(table.at),
+    index('incident_events_mail_idx').on(table.mailId),
+  ],
+);
+
+export const alertMailIncidents = sqliteTable(
+  'alert_mail_incidents',
+  {
+    mailId: integer('mail_id')
+      .notNull()
+      .references(() => alertMails.id, { onDelete: 'cascade' }),
+    incidentId: integer('incident_id')
+      .notNull()
+      .references(() => incidents.id, { onDelete: 'cascade' }),
+  },
+  (table) => [
+    primaryKey({ columns: [table.mailId, table.incidentId] }),
+    index('alert_mail_incidents_incident_idx').on(table.incidentId),
+  ],
+);
+
+export const alertRecipients = sqliteTable(
+  'alert_recipients',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** Lower-cased address. */
+    email: text('email').notNull(),
+    name: text('name').notNull().default(''),
+    mode: text('mode', { enum: RECIPIENT_MODES }).notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    /** The end of the period the last digest covered (creation time before the first). */
+    lastDigestAt: integer('last_digest_at', { mode: 'timestamp_ms' }).notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [uniqueIndex('alert_recipients_email_unique').on(table.email)],
+);
+
+/** Which sites a recipient hears about: every site (both null), one site, or every site with a tag. */
+export const alertSubscriptions = sqliteTable(
+  'alert_subscriptions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    recipientId: integer('recipient_id')
+      .notNull()
+      .references(() => alertRecipients.id, { onDelete: 'cascade' }),
+    siteId: integer('site_id').references(() => sites.id, { onDelete: 'cascade' }),
+    tag: text('tag'),
+  },
+  (table) => [
+    index('alert_subscriptions_recipient_idx').on(table.recipientId),
+    index('alert_subscriptions_site_idx').on(table.siteId),
+  ],
+);
+
+/**
+ * The outbox: one row per mail and address, written in the transaction that made the mail. The worker
+ * sends it at least once; the Message-ID is fixed here so a duplicate after a crash is recognisable.
+ */
+export const alertDeliveries = sqliteTable(
+  'alert_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    mailId: integer('mail_id')
+      .notNull()
+      .references(() => alertMails.id, { onDelete: 'cascade' }),
+    recipientId: integer('recipient_id').references(() => alertRecipients.id, { onDelete: 'set null' }),
+    address: text('address').notNull(),
+    messageId: text('message_id').notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at', { mode: 'timestamp_ms' }).notNull(),
+    lastAttemptAt: integer('last_attempt_at', { mode: 'timestamp_ms' }),
+    lastError: text('last_error'),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [
+    uniqueIndex('alert_deliveries_message_id_unique').on(table.messageId),
+    index('alert_deliveries_due_idx').on(table.status, table.nextAttemptAt),
+    index('alert_deliveries_mail_idx').on(table.mailId),
+    index('alert_deliveries_recipient_idx').on(table.recipientId),
+  ],
+);
+
+/** Nobody is mailed about this key on this site until the mute expires; incidents still open and close. */
+export const alertMutes = sqliteTable(
+  'alert_mutes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    siteId: integer('site_id')
+      .notNull()
+      .references(() => sites.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    reason: text('reason').notNull(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [index('alert_mutes_site_key_idx').on(table.siteId, table.key, table.expiresAt)],
+);
+
+// ---- Accounts ----
+
+export const USER_ROLES = ['admin', 'viewer'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const TOKEN_SCOPES = ['read', 'write'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** Lower-cased address; the login name. */
+    email: text('email').notNull(),
+    name: text('name').notNull().default(''),
+    role: text('role', { enum: USER_ROLES }).notNull(),
+    /** Versioned scrypt string (server/auth/password.ts), or `!` for an account that cannot log in with a password. */
+    passwordHash: text('password_hash').notNull(),
+    disabledAt: integer('disabled_at', { mode: 'timestamp_ms' }),
+    lastLoginAt: integer('last_login_at', { mode: 'timestamp_ms' }),
+    passwordChangedAt: integer('password_changed_at', { mode: 'timestamp_ms' }).notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (table) => [uniqueIndex('users_email_unique').on(table.email)],
+);
+
+/** The one-time first-run link; only its SHA-256 is kept, and a fresh one replaces it at each start without users. */
+export const setupTokens = sqliteTable('setup_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** A one-time link that lets its holder create an account with the given address and role. */
+export const invitations = sqliteTable(
+  'invitations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    email: text('email').notNull(),
+    role: text('role', { enum: USER_ROLES }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    invitedBy: integer('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    acceptedAt: integer('accepted_at', { mode: 'timestamp_ms' }),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (table) => [
+    uniqueIndex('invitations_token_hash_unique').on(table.tokenHash),
+    index('invitations_email_idx').on(table.email),
+  ],
+);
+
+/** A browser login; the cookie holds a random 256-bit id, the table only its SHA-256. */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }).notNull(),
+    /** Absolute end, however active the session is. */
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    ip: text('ip').notNull().default(''),
+    userAgent: text('user_agent').notNull().default(''),
+  },
+  (table) => [index('sessions_user_idx').on(table.userId), index('sessions_expires_idx').on(table.expiresAt)],
+);
+
+/** A personal API token for scripts and CI (`Authorization: Bearer vgl_…`); only its SHA-256 is kept. */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    scope: text('scope', { enum: TOKEN_SCOPES }).notNull(),
+    /** The first characters, shown so people can tell their tokens apart. */
+    prefix: text('prefix').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at', { mode: 'timestamp_ms' }).notNull(),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (table) => [
+    uniqueIndex('api_tokens_token_hash_unique').on(table.tokenHash),
+    index('api_tokens_user_idx').on(table.userId),
+  ],
+);
+
+/** Failed logins per account (`account:<email>`) or per address (`ip:<address>`), for backoff that survives restarts. */
+export const loginThrottles = sqliteTable('login_throttles', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull(),
+  lastFailureAt: integer('last_failure_at', { mode: 'timestamp_ms' }).notNull(),
+  blockedUntil: integer('blocked_until', { mode: 'timestamp_ms' }).notNull(),
+});
+
+/** Who changed what: sites, settings, mutes, users, tokens. Kept when the actor's account is deleted. */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+    /** The actor's e-mail at the time (or `system`), readable after the account is gone. */
+    actor: text('actor').notNull(),
+    /** How the actor was signed in: `session`, `token:<id>`, or empty for events without one. */
+    via: text('via').notNull().default(''),
+    action: text('action').notNull(),
+    /** What was acted on, e.g. `site:12`, `user:3`. */
+    target: text('target').notNull().default(''),
+    /** JSON with the request's fields (secrets removed). */
+    detail: text('detail').notNull().default('{}'),
+    ip: text('ip').notNull().default(''),
+  },
+  (table) => [
+    index('audit_log_user_idx').on(table.userId),
+    // Newest first is rowid order; one action's entries are one range of this index.
+    index('audit_log_action_idx').on(table.action),
+  ],
+);
