@@ -1,0 +1,197 @@
+import type { Db } from '../db';
+import { type AlertIo, evaluateFinishedScan, evaluatePendingScans } from './evaluate';
+import { type HousekeepingReport, runHousekeeping } from './housekeeping';
+import { DeliveryError, type Mailer } from './mailer';
+import {
+  claimDueDeliveries,
+  countWaitingDeliveries,
+  markFailed,
+  markSent,
+  messageIdDomain,
+  rearmDeliveries,
+} from './outbox';
+import type { RetryPolicy } from './timing';
+
+export { createSmtpMailer, describeSmtpUrl, type Mailer } from './mailer';
+
+export interface AlertsOptions {
+  db: Db;
+  /** null: no VIGIL_SMTP_URL; incidents open and mails wait in the outbox. */
+  mailer: Mailer | null;
+  /** `VIGIL_MAIL_FROM`, for the Message-ID domain. */
+  mailFrom: string;
+  /** `VIGIL_PUBLIC_URL`, for links in mails. */
+  publicUrl: string | null;
+  now?: () => Date;
+  random?: () => number;
+  /** Time between rounds of the worker; 0 runs none (tests call runOnce()). */
+  pollMs?: number;
+  retry?: RetryPolicy;
+  log?: (line: string) => void;
+}
+
+export interface RoundReport extends HousekeepingReport {
+  sent: number;
+  failed: number;
+}
+
+export interface Alerts {
+  /** The scheduler's hook after it records a scan: evaluate it and mail what it confirmed. */
+  onScanFinished(scanId: number): void;
+  /** Catches up on scans not yet evaluated, re-arms the outbox and starts the worker. */
+  start(): void;
+  /** One round: reminders, flapping, digests, then every due delivery. */
+  runOnce(): Promise<RoundReport>;
+  /** Asks for a round soon (a mail was just written). */
+  kick(): void;
+  stop(): Promise<void>;
+  /** Deliveries not yet sent. */
+  waiting(): number;
+}
+
+const BATCH = 10;
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The alert side of `vigil serve`: the incident engine hooked to the scheduler, and the outbox worker. */
+export function createAlerts(options: AlertsOptions): Alerts {
+  const { db, mailer } = options;
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const log = options.log ?? (() => {});
+  const pollMs = options.pollMs ?? 5_000;
+  const io: AlertIo = {
+    db,
+    now,
+    mail: { publicUrl: options.publicUrl, domain: messageIdDomain(options.mailFrom) },
+  };
+
+  let timer: NodeJS.Timeout | null = null;
+  let round: Promise<RoundReport> | null = null;
+  let again = false;
+  let started = false;
+  let stopping = false;
+  let warnedNoMailer = false;
+
+  async function deliverDue(): Promise<{ sent: number; failed: number }> {
+    let sent = 0;
+    let failed = 0;
+    if (!mailer) {
+      const waiting = countWaitingDeliveries(db);
+      if (waiting > 0 && !warnedNoMailer) {
+        warnedNoMailer = true;
+        log(`vigil: ${waiting} alert mails wait in the outbox: set VIGIL_SMTP_URL to send them`);
+      }
+      return { sent, failed };
+    }
+    while (!stopping) {
+      const claimed = claimDueDeliveries(db, now(), BATCH);
+      if (claimed.length === 0) break;
+      for (const delivery of claimed) {
+        try {
+          await mailer.send(delivery.mail);
+          markSent(db, delivery.id, now());
+          sent += 1;
+        } catch (error) {
+          const permanent = error instanceof DeliveryError && error.permanent;
+          const next = markFailed(db, {
+            deliveryId: delivery.id,
+            attempts: delivery.attempts,
+            error: errorMessage(error),
+            permanent,
+            at: now(),
+            random,
+            ...(options.retry ? { retry: options.retry } : {}),
+          });
+          failed += 1;
+          log(
+            `vigil: mail ${delivery.mail.messageId} to ${delivery.mail.to} failed (${errorMessage(error)}); ${next ? `retry at ${next.toISOString()}` : 'refused for good'}`,
+          );
+        }
+      }
+    }
+    return { sent, failed };
+  }
+
+  async function oneRound(): Promise<RoundReport> {
+    let housekeeping: HousekeepingReport = { reminders: 0, settled: 0, digests: 0 };
+    try {
+      housekeeping = runHousekeeping(io);
+    } catch (error) {
+      log(`vigil: alert housekeeping failed: ${errorMessage(error)}`);
+    }
+    let delivered = { sent: 0, failed: 0 };
+    try {
+      delivered = await deliverDue();
+    } catch (error) {
+      log(`vigil: alert delivery failed: ${errorMessage(error)}`);
+    }
+    return { ...housekeeping, ...delivered };
+  }
+
+  function runOnce(): Promise<RoundReport> {
+    if (round) {
+      again = true;
+      return round;
+    }
+    round = oneRound().finally(() => {
+      round = null;
+      if (again && !stopping) {
+        again = false;
+        void runOnce();
+      }
+    });
+    return round;
+  }
+
+  function schedule(delayMs: number): void {
+    if (!started || stopping || pollMs <= 0) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      void runOnce().finally(() => schedule(pollMs));
+    }, delayMs);
+    timer.unref();
+  }
+
+  function kick(): void {
+    if (started) schedule(0);
+  }
+
+  return {
+    onScanFinished(scanId) {
+      try {
+        const report = evaluateFinishedScan(io, scanId);
+        if (report.mailId !== null) kick();
+      } catch (error) {
+        log(`vigil: could not evaluate scan ${scanId} for alerts: ${errorMessage(error)}`);
+      }
+    },
+
+    start() {
+      if (started) return;
+      started = true;
+      const caughtUp = evaluatePendingScans(io).filter((report) => report.evaluated).length;
+      if (caughtUp > 0) log(`vigil: evaluated ${caughtUp} scans recorded before the last stop`);
+      const rearmed = rearmDeliveries(db, now());
+      if (rearmed > 0) log(`vigil: ${rearmed} alert mails in the outbox, sending now`);
+      schedule(0);
+    },
+
+    runOnce,
+
+    kick,
+
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await round?.catch(() => undefined);
+      mailer?.close();
+    },
+
+    waiting: () => countWaitingDeliveries(db),
+  };
+}
