@@ -1,11 +1,14 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { serveSpa } from '../web/serve-spa';
+import type { MailDeps } from './alerts/test-mail';
 import type { Db } from './db';
 import { AppError } from './errors';
+import { alertRoutes } from './routes/alerts.routes';
 import type { AppEnv } from './routes/env';
 import { createErrorHandler } from './routes/error-handler';
 import { healthRoutes } from './routes/health.routes';
+import { incidentRoutes } from './routes/incidents.routes';
 import { overviewRoutes } from './routes/overview.routes';
 import { scanRoutes } from './routes/scans.routes';
 import { settingsRoutes } from './routes/settings.routes';
@@ -22,7 +25,11 @@ export interface AppDeps {
   /** Where the built dashboard is (default web/dist); null serves the API only. */
   dashboardDir?: string | null;
   logError?: (error: unknown) => void;
+  /** SMTP transport and mail addresses for the test-send button; default: mail not configured. */
+  mail?: MailDeps;
 }
+
+const NO_MAIL: MailDeps = { mailer: null, mailFrom: 'Vigil <vigil@localhost>', publicUrl: null };
 
 /** JSON bodies are small; only the CSV import (its own limit) may be larger. */
 const MAX_JSON_BYTES = 64 * 1024;
@@ -52,7 +59,9 @@ export function createApp(deps: AppDeps) {
     .route('/api/sites', siteRoutes)
     .route('/api/scans', scanRoutes)
     .route('/api/overview', overviewRoutes)
-    .route('/api/settings', settingsRoutes);
+    .route('/api/settings', settingsRoutes)
+    .route('/api/incidents', incidentRoutes)
+    .route('/api/alerts', alertRoutes(deps.mail ?? NO_MAIL));
 
   // The Solid dashboard: its files, and index.html for client routes; never /api or /healthz.
   if (deps.dashboardDir !== null)

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { createAlerts, createSmtpMailer } from './alerts';
 import { createApp } from './app';
 import { env } from './config/env';
 import { openMigratedDatabase } from './db';
@@ -27,8 +28,16 @@ export interface ServerOptions {
   /** How long close() lets running scans finish before re-queueing them. */
   shutdownGraceMs?: number;
   log?: (line: string) => void;
-  /** Called after each scan is stored (where alert evaluation plugs in). */
+  /** Called after each scan is stored, after alert evaluation. */
   onScanRecorded?: (scanId: number) => void;
+  /** Default VIGIL_SMTP_URL; null sends no mail (it waits in the outbox). */
+  smtpUrl?: string | null;
+  /** Default VIGIL_MAIL_FROM. */
+  mailFrom?: string;
+  /** Default VIGIL_PUBLIC_URL. */
+  publicUrl?: string | null;
+  /** Extra trusted CAs for the SMTP server's certificate. */
+  smtpCaPems?: string[];
 }
 
 export interface RunningServer {
@@ -60,19 +69,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.extraCaPems ? { extraCaPems: options.extraCaPems } : {}),
     ...(config.NODE_EXTRA_CA_CERTS ? { extraCaFile: config.NODE_EXTRA_CA_CERTS } : {}),
   });
+  const smtpUrl = options.smtpUrl === undefined ? (config.VIGIL_SMTP_URL ?? null) : options.smtpUrl;
+  const mail = {
+    mailer: smtpUrl
+      ? createSmtpMailer({
+          url: smtpUrl,
+          from: options.mailFrom ?? config.VIGIL_MAIL_FROM,
+          ...(options.smtpCaPems ? { extraCaPems: options.smtpCaPems } : {}),
+        })
+      : null,
+    mailFrom: options.mailFrom ?? config.VIGIL_MAIL_FROM,
+    publicUrl: options.publicUrl === undefined ? (config.VIGIL_PUBLIC_URL ?? null) : options.publicUrl,
+  };
+  const alerts = createAlerts({
+    db: database.db,
+    ...mail,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const { onScanRecorded } = options;
   const scheduler = createScheduler({
     db: database.db,
     runScan,
     defaults,
     tickCron: options.tickCron ?? config.VIGIL_TICK_CRON,
     log,
-    ...(options.onScanRecorded ? { onScanRecorded: options.onScanRecorded } : {}),
+    onScanRecorded: (scanId) => {
+      alerts.onScanFinished(scanId);
+      onScanRecorded?.(scanId);
+    },
     ...(options.now ? { now: options.now } : {}),
   });
   const app = createApp({
     db: database.db,
     scheduler,
     defaults,
+    mail,
     ...(options.now ? { now: options.now } : {}),
     ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
   });
@@ -80,6 +112,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let server: ReturnType<typeof serve>;
   let address: AddressInfo;
   try {
+    // Before the first tick: scans recorded but not yet evaluated are caught up in order.
+    alerts.start();
     scheduler.start();
     ({ server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
       (resolve, reject) => {
@@ -91,6 +125,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ));
   } catch (error) {
     await scheduler.stop({ graceMs: 0 });
+    await alerts.stop();
     database.close();
     throw error;
   }
@@ -109,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if ('closeIdleConnections' in server) server.closeIdleConnections();
         const { requeued } = await scheduler.stop({ graceMs: options.shutdownGraceMs ?? 10_000 });
         if (requeued > 0) log(`vigil: ${requeued} unfinished scans re-queued for the next start`);
+        await alerts.stop();
         await httpClosed;
         database.close();
       })();

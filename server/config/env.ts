@@ -24,7 +24,8 @@ const envSchema = z.object({
   VIGIL_ALLOW_PRIVATE: flag,
   VIGIL_SMTP_URL: z.string().optional(),
   VIGIL_MAIL_FROM: z.string().default('Vigil <vigil@localhost>'),
-  VIGIL_PUBLIC_URL: z.string().url().optional(),
+  /** The dashboard's address as people open it; alert mails link to `<VIGIL_PUBLIC_URL>/sites/<id>`. */
+  VIGIL_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
   /** Scans run at once by the scheduler (an admin setting can override it). */
   VIGIL_SCAN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
