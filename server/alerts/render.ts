@@ -246,16 +246,14 @@ function summaryLine(model: SiteMailModel): string {
   if (model.kind === 'reminder')
     return `${model.site.host}: ${plural(model.items.length, 'incident')} still open and not acknowledged.`;
   if (model.kind === 'settled') return `${model.site.host}: stopped flapping.`;
-  const parts = [
-    [count(['opened', 'reopened']), 'new problem'],
-    [count(['worse']), 'got worse', true],
-    [count(['cert']), 'certificate warning'],
-    [count(['flapping']), 'flapping'],
-    [count(['resolved']), 'fixed', true],
-  ] as const;
-  const said = parts
-    .filter(([n]) => n > 0)
-    .map(([n, noun, bare]) => (bare === true ? `${n} ${noun}` : plural(n, noun)));
+  const parts: [number, string, string][] = [
+    [count(['opened', 'reopened']), 'new problem', 'new problems'],
+    [count(['worse']), 'problem got worse', 'problems got worse'],
+    [count(['cert']), 'certificate warning', 'certificate warnings'],
+    [count(['flapping']), 'problem keeps coming and going', 'problems keep coming and going'],
+    [count(['resolved']), 'problem fixed', 'problems fixed'],
+  ];
+  const said = parts.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
   return `${model.site.host}: ${said.join(', ')}.`;
 }
 
