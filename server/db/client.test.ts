@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { databaseFile, migrateDatabase, openDatabase, openMigratedDatabase } from './client';
+import {
+  databaseFile,
+  migrateDatabase,
+  openDatabase,
+  openMigratedDatabase,
+  SERVING_BUSY_TIMEOUT_MS,
+} from './client';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -35,11 +41,15 @@ describe('migrateDatabase', () => {
 });
 
 describe('openMigratedDatabase', () => {
-  it('turns on WAL, foreign keys and a busy timeout', () => {
-    const { db, close } = openMigratedDatabase(tempDir());
+  it('turns on WAL, foreign keys and a short busy timeout for serving (commands wait longer)', () => {
+    const dataDir = tempDir();
+    const { db, close } = openMigratedDatabase(dataDir);
     expect(db.get<{ journal_mode: string }>(sql`pragma journal_mode`)?.journal_mode).toBe('wal');
     expect(db.get<{ foreign_keys: number }>(sql`pragma foreign_keys`)?.foreign_keys).toBe(1);
-    expect(db.get<{ timeout: number }>(sql`pragma busy_timeout`)?.timeout).toBe(5000);
+    expect(db.get<{ timeout: number }>(sql`pragma busy_timeout`)?.timeout).toBe(SERVING_BUSY_TIMEOUT_MS);
     close();
+    const command = openDatabase(databaseFile(dataDir));
+    expect(command.db.get<{ timeout: number }>(sql`pragma busy_timeout`)?.timeout).toBe(5000);
+    command.close();
   });
 });

@@ -7,7 +7,8 @@ import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema';
 
-export type Db = BetterSQLite3Database<typeof schema>;
+/** Drizzle over better-sqlite3; `$client` is the raw handle, for health probes and pragmas. */
+export type Db = BetterSQLite3Database<typeof schema> & { $client: BetterSqlite3.Database };
 
 /** A database handle: the Drizzle instance services use, and how to close it. */
 export interface Database {
@@ -23,13 +24,21 @@ export function databaseFile(dataDir: string): string {
   return join(dataDir, 'vigil.db');
 }
 
+/** One-shot work (migrations, commands) may wait this long for another process's write lock. */
+const COMMAND_BUSY_TIMEOUT_MS = 5000;
+/**
+ * A serving connection waits on the event loop, so a lock held elsewhere must cost it little: its writes
+ * fail fast (the API answers 503) instead of freezing every request for seconds.
+ */
+export const SERVING_BUSY_TIMEOUT_MS = 250;
+
 /** Opens (creating if needed) a SQLite file with the pragmas Vigil relies on; does not migrate. */
-export function openDatabase(file: string): Database {
+export function openDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const client = new BetterSqlite3(file);
   client.pragma('journal_mode = WAL');
   client.pragma('foreign_keys = ON');
-  client.pragma('busy_timeout = 5000');
+  client.pragma(`busy_timeout = ${options.busyTimeoutMs ?? COMMAND_BUSY_TIMEOUT_MS}`);
   // Safe with WAL (a power cut may lose the last commits, never corrupt) and much faster for many small writes.
   client.pragma('synchronous = NORMAL');
   const db = drizzle({ client, schema });
@@ -67,6 +76,7 @@ export function openMigratedDatabase(dataDir: string): Database {
     database.close();
     throw error;
   }
+  database.db.$client.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
   return database;
 }
 
@@ -78,11 +88,6 @@ export function migrateDatabase(dataDir: string): { file: string; applied: numbe
   } finally {
     database.close();
   }
-}
-
-/** Health probe: a trivial query that fails when the file is gone or locked beyond the busy timeout. */
-export function pingDatabase(db: Db): void {
-  db.get(sql`select 1`);
 }
 
 /** Bytes the database occupies (pages in use after a WAL checkpoint), for benchmarks and health. */

@@ -8,6 +8,13 @@ export {
   migrateDatabase,
   openDatabase,
   openMigratedDatabase,
-  pingDatabase,
   storageByObject,
 } from './client';
+export {
+  checkDatabaseHealth,
+  type DatabaseHealth,
+  MIN_FREE_BYTES,
+  type StorageFault,
+  type StorageFaultKind,
+  storageFault,
+} from './faults';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { appliedMigrationCount, pingDatabase } from '../db';
+import { appliedMigrationCount, checkDatabaseHealth } from '../db';
 import { countActiveScans } from '../services/scan-queue';
 import type { AppEnv } from './env';
 
@@ -9,20 +9,12 @@ const packageJson = z
   .object({ name: z.string(), version: z.string() })
   .parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')));
 
-function databaseHealth(ping: () => void): { ok: true } | { ok: false; error: string } {
-  try {
-    ping();
-    return { ok: true };
-  } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
 export const healthRoutes = new Hono<AppEnv>()
-  // Liveness for load balancers and Docker: 503 when the database is unreachable or the scheduler stopped ticking.
+  // Liveness for load balancers and Docker: 503 when the database cannot take writes (closed, locked, disk full,
+  // read-only) or the scheduler stopped ticking.
   .get('/healthz', (c) => {
     const { db } = c.var.ctx;
-    const database = databaseHealth(() => pingDatabase(db));
+    const database = checkDatabaseHealth(db);
     const scheduler = c.var.scheduler.status();
     const queue = database.ok ? countActiveScans({ db }) : null;
     const ok = database.ok && scheduler.alive;

@@ -47,7 +47,7 @@ describe('GET /healthz', () => {
     expect(response.status).toBe(503);
     expect(await readJson(response)).toMatchObject({
       status: 'unavailable',
-      database: { ok: false, error: expect.stringContaining('not open') },
+      database: { ok: false, kind: 'closed', error: 'the database is closed' },
       scheduler: { queued: null },
     });
   });

@@ -1,0 +1,124 @@
+import { accessSync, constants, statfsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Db } from './client';
+
+/**
+ * Storage faults: the database file locked by another process, its disk full, the file read-only or
+ * failing. They are the operator's to fix, not bugs: the API answers 503 and /healthz names them.
+ */
+
+export type StorageFaultKind = 'locked' | 'full' | 'read-only' | 'io' | 'cannot-open' | 'corrupt' | 'closed';
+
+export interface StorageFault {
+  kind: StorageFaultKind;
+  /** What is wrong, for a person: no SQL, no stack. */
+  message: string;
+}
+
+const MESSAGES: Record<StorageFaultKind, string> = {
+  locked: 'the database is locked by another process',
+  full: 'the disk holding the database is full',
+  'read-only': 'the database is read-only',
+  io: 'the database file cannot be read or written (disk I/O error)',
+  'cannot-open': 'the database file cannot be opened',
+  corrupt: 'the database file is corrupt',
+  closed: 'the database is closed',
+};
+
+/** SQLite result codes (extended codes share the primary's prefix) and the fault each one is. */
+const KIND_BY_CODE: [prefix: string, kind: StorageFaultKind][] = [
+  ['SQLITE_BUSY', 'locked'],
+  ['SQLITE_LOCKED', 'locked'],
+  ['SQLITE_FULL', 'full'],
+  ['SQLITE_READONLY', 'read-only'],
+  ['SQLITE_IOERR', 'io'],
+  ['SQLITE_CANTOPEN', 'cannot-open'],
+  ['SQLITE_CORRUPT', 'corrupt'],
+  ['SQLITE_NOTADB', 'corrupt'],
+];
+
+function faultOf(kind: StorageFaultKind, detail?: string): StorageFault {
+  return { kind, message: detail ? `${MESSAGES[kind]} (${detail})` : MESSAGES[kind] };
+}
+
+/** The storage fault behind an error (Drizzle wraps SQLite's error as its cause), or null for any other error. */
+export function storageFault(error: unknown): StorageFault | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    const code = 'code' in current ? String(current.code) : '';
+    const match = KIND_BY_CODE.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
+    if (match) return faultOf(match[1]);
+    // better-sqlite3's words for a handle used after close().
+    if (current instanceof TypeError && current.message.includes('database connection is not open'))
+      return faultOf('closed');
+    current = current.cause;
+  }
+  return null;
+}
+
+export type DatabaseHealth = { ok: true } | { ok: false; kind: StorageFaultKind; error: string };
+
+/** Below this, the next growth of the WAL or the file fails: report the disk as full before it does. */
+export const MIN_FREE_BYTES = 1024 * 1024;
+/** How long the health probe waits for the write lock before it calls the database locked. */
+const LOCK_PROBE_MS = 250;
+
+function unwritable(file: string): string | null {
+  try {
+    accessSync(file, constants.W_OK);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? null : `${basename(file)}: ${code}`;
+  }
+}
+
+function freeBytes(dir: string): number {
+  const stats = statfsSync(dir);
+  // Root may use the blocks reserved for it; anyone else only what is available.
+  return (process.getuid?.() === 0 ? stats.bfree : stats.bavail) * stats.bsize;
+}
+
+/** Takes and drops the write lock, waiting briefly: fails when another process holds it. */
+function probeWriteLock(client: BetterSqlite3.Database): void {
+  if (client.inTransaction) return;
+  const previous = client.pragma('busy_timeout', { simple: true });
+  client.pragma(`busy_timeout = ${LOCK_PROBE_MS}`);
+  try {
+    client.exec('BEGIN IMMEDIATE');
+    client.exec('ROLLBACK');
+  } finally {
+    client.pragma(`busy_timeout = ${Number(previous)}`);
+  }
+}
+
+/**
+ * Can the database take a write now? A read says nothing (WAL readers go on while the disk is full or
+ * another process holds the lock), so this checks the files' write access, the free space and the lock.
+ */
+export function checkDatabaseHealth(db: Db): DatabaseHealth {
+  const fail = (fault: StorageFault): DatabaseHealth => ({
+    ok: false,
+    kind: fault.kind,
+    error: fault.message,
+  });
+  try {
+    const client = db.$client;
+    client.prepare('select 1').get();
+    if (client.readonly) return fail(faultOf('read-only', 'opened without write access'));
+    if (!client.memory) {
+      const file = client.name;
+      const refused = [file, `${file}-wal`, `${file}-shm`].map(unwritable).find(Boolean);
+      if (refused) return fail(faultOf('read-only', refused));
+      const free = freeBytes(dirname(file));
+      if (free < MIN_FREE_BYTES) return fail(faultOf('full', `${Math.floor(free / 1024)} KiB free`));
+    }
+    probeWriteLock(client);
+    return { ok: true };
+  } catch (error) {
+    return fail(
+      storageFault(error) ?? { kind: 'io', message: error instanceof Error ? error.message : String(error) },
+    );
+  }
+}
