@@ -4,6 +4,7 @@ import { serveSpa } from '../web/serve-spa';
 import type { MailDeps } from './alerts/test-mail';
 import type { Db } from './db';
 import { AppError } from './errors';
+import { metricsRoutes } from './ops/metrics.routes';
 import { alertRoutes } from './routes/alerts.routes';
 import type { AppEnv } from './routes/env';
 import { createErrorHandler } from './routes/error-handler';
@@ -62,6 +63,8 @@ export function createApp(deps: AppDeps) {
     .route('/api/settings', settingsRoutes)
     .route('/api/incidents', incidentRoutes)
     .route('/api/alerts', alertRoutes(deps.mail ?? NO_MAIL));
+  // For Prometheus, outside the typed API: behind its own bearer token (VIGIL_METRICS_TOKEN).
+  app.route('/metrics', metricsRoutes({ db: deps.db }));
 
   // The Solid dashboard: its files, and index.html for client routes; never /api or /healthz.
   if (deps.dashboardDir !== null)
