@@ -61,7 +61,7 @@ describe('GET /api/version and unknown paths', () => {
       name: 'vigil',
       version: '0.1.0',
       node: process.versions.node,
-      schemaVersion: 3,
+      schemaVersion: 4,
     });
   });
 
