@@ -1,5 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Db } from '../db';
+import { type Db, storageFault } from '../db';
 import type { ScanResult } from '../scan/types';
 import type { Settings } from '../services/context';
 import { foldOldScans } from '../services/retention';
@@ -69,6 +69,9 @@ interface InFlight {
 }
 
 function errorMessage(error: unknown): string {
+  // A storage fault in words, not the SQL (and blob parameters) of the query that met it.
+  const fault = storageFault(error);
+  if (fault) return fault.message;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -96,6 +99,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let wakeScheduled = false;
   let stopResult: Promise<{ finished: number; requeued: number }> | null = null;
   let concurrency = defaults.scanConcurrency;
+  /** Scans that ran but whose end could not be stored (database locked, disk full): they go back to the queue. */
+  const unrecorded = new Set<number>();
 
   function settings(): Settings {
     return getSettings({ db, defaults });
@@ -108,7 +113,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       recorded = write();
     } catch (error) {
-      log(`vigil: could not record scan ${flight.job.scanId}: ${errorMessage(error)}`);
+      unrecorded.add(flight.job.scanId);
+      log(
+        `vigil: could not record scan ${flight.job.scanId}: ${errorMessage(error)}; it runs again once the database takes writes`,
+      );
     }
     const { onScanRecorded } = options;
     if (recorded && onScanRecorded)
@@ -166,9 +174,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return foldedScans;
   }
 
+  /** Hands scans whose end was not stored back to the queue, so none stays "running" for ever; throws while the fault lasts. */
+  function requeueUnrecorded(): void {
+    if (unrecorded.size === 0) return;
+    const scanIds = [...unrecorded];
+    const requeued = queue.requeue(scanIds);
+    for (const scanId of scanIds) unrecorded.delete(scanId);
+    log(`vigil: re-queued ${requeued} scans whose results could not be stored`);
+  }
+
   function tick(): TickReport {
     if (stopping) return { enqueued: 0, started: 0, foldedScans: 0 };
     lastTickAt = now();
+    requeueUnrecorded();
     const enqueued = queue.enqueueDue();
     const started = pump();
     const foldedScans = maybeFoldOldScans(settings().retentionDays);
@@ -246,7 +264,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }
         let requeued = 0;
         guarded('re-queueing unfinished scans', () => {
-          requeued = queue.requeue(left.map((flight) => flight.job.scanId));
+          requeued = queue.requeue([...left.map((flight) => flight.job.scanId), ...unrecorded]);
         });
         stopped = true;
         return { finished: running.length - left.length, requeued };
