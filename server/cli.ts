@@ -24,6 +24,9 @@ const USAGE = `Usage:
   vigil audit <path> [--json|--sarif] [--fail-on SEVERITY] [--include-tests]
   vigil serve                 the dashboard, API and scheduler (same as npm start)
   vigil migrate               apply database migrations and exit
+  vigil backup <file> [--force]
+                              online backup of the database (safe while the server runs)
+  vigil restore <file>        replace the database with a verified backup (server stopped)
 
 Targets: shop.example.com, shop.example.com:8443, https://shop.example.com/
 Grades: ${GRADES.join(' ')}`;
@@ -123,6 +126,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await serveCommand();
       case 'migrate':
         return await migrateCommand(io);
+      case 'backup': {
+        const { backupCommand } = await import('./ops/commands');
+        return await backupCommand(rest, io);
+      }
+      case 'restore': {
+        const { restoreCommand } = await import('./ops/commands');
+        return await restoreCommand(rest, io);
+      }
       case undefined:
       case 'help':
       case '--help':

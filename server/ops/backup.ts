@@ -1,0 +1,250 @@
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { count } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { databaseFile } from '../db';
+import { scans, sites } from '../db/schema';
+import { AppError } from '../errors';
+
+/**
+ * Backup and restore of the SQLite file through SQLite's online backup API: a consistent snapshot while
+ * the server keeps writing, never a file copy. A PostgreSQL installation would use pg_dump (ADR 0003).
+ */
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations/sqlite', import.meta.url));
+const MIGRATIONS_TABLE = '__drizzle_migrations';
+const SQLITE_MAGIC = 'SQLite format 3\u0000';
+/** Pages per backup step: all of them, so the copy is one read transaction and never restarts under writes. */
+const ALL_PAGES = 0x7fffffff;
+/** How long backup waits for the server's write lock before reading. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** What a verified Vigil database holds. */
+export interface DatabaseSummary {
+  file: string;
+  bytes: number;
+  /** Migrations applied: the schema version /api/version reports. */
+  schemaVersion: number;
+  sites: number;
+  scans: number;
+}
+
+export interface RestoreReport {
+  /** The database the server opens (`<dataDir>/vigil.db`), now holding the backup. */
+  file: string;
+  /** Where the database that was there before now is; null when there was none. */
+  previousFile: string | null;
+  restored: DatabaseSummary;
+}
+
+function fileStamp(at: Date): string {
+  return at
+    .toISOString()
+    .replaceAll(':', '-')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+function startsLikeSqlite(file: string): boolean {
+  const header = Buffer.alloc(SQLITE_MAGIC.length);
+  const fd = openSync(file, 'r');
+  try {
+    const read = readSync(fd, header, 0, header.length, 0);
+    return read === header.length && header.toString('latin1') === SQLITE_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_BUSY');
+}
+
+function notVigil(file: string, reason: string): AppError {
+  return new AppError('invalid_request', `${file} is not a usable Vigil database: ${reason}`);
+}
+
+/**
+ * Checks that a file is a whole, uncorrupted Vigil database this version can run: SQLite's integrity
+ * check passes and every migration it has applied is one this build ships. Opens it read-only.
+ */
+export function inspectDatabase(file: string): DatabaseSummary {
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new AppError('invalid_request', `${file}: no such file`);
+  if (!startsLikeSqlite(file)) throw notVigil(file, 'not an SQLite database');
+  const client = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    let problems: string[];
+    try {
+      problems = client
+        .prepare('pragma integrity_check')
+        .pluck()
+        .all()
+        .map((line) => String(line));
+    } catch (error) {
+      throw notVigil(
+        file,
+        `integrity check failed (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    if (problems.join() !== 'ok')
+      throw notVigil(file, `integrity check failed: ${problems.slice(0, 3).join('; ')}`);
+    const hasMigrations = client
+      .prepare("select count(*) from sqlite_master where type = 'table' and name = ?")
+      .pluck()
+      .get(MIGRATIONS_TABLE);
+    if (!hasMigrations) throw notVigil(file, 'it has no Vigil migrations table');
+    const applied = client
+      .prepare(`select hash from "${MIGRATIONS_TABLE}" order by created_at`)
+      .pluck()
+      .all()
+      .map((hash) => String(hash));
+    const known = new Set(readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).map((m) => m.hash));
+    if (applied.length === 0) throw notVigil(file, 'no migration was ever applied to it');
+    const unknown = applied.filter((hash) => !known.has(hash)).length;
+    if (unknown > 0)
+      throw notVigil(
+        file,
+        `${unknown} of its ${applied.length} migrations are unknown to this Vigil (made by a newer version? upgrade first)`,
+      );
+    const db = drizzle({ client });
+    return {
+      file,
+      bytes: statSync(file).size,
+      schemaVersion: applied.length,
+      sites: db.select({ n: count() }).from(sites).get()?.n ?? 0,
+      scans: db.select({ n: count() }).from(scans).get()?.n ?? 0,
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** Opens a file as a database by itself: no -wal or -shm beside it, so it can be copied anywhere as is. */
+function makeSelfContained(file: string): void {
+  const client = new BetterSqlite3(file, { fileMustExist: true });
+  try {
+    client.pragma('journal_mode = DELETE');
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `vigil backup <file>`: an online backup of `<dataDir>/vigil.db` taken in one read transaction (the
+ * server keeps writing meanwhile), verified, then moved into place, so `file` is never half written.
+ */
+export async function backupDatabase(input: {
+  dataDir: string;
+  to: string;
+  overwrite?: boolean;
+}): Promise<DatabaseSummary> {
+  const source = databaseFile(input.dataDir);
+  const target = resolve(input.to);
+  if (!existsSync(source)) throw new AppError('invalid_request', `No Vigil database at ${source}`);
+  if (existsSync(target) && !input.overwrite)
+    throw new AppError('invalid_request', `${target} exists; pass --force to replace it`);
+  if (existsSync(target) && realpathSync(target) === realpathSync(source))
+    throw new AppError('invalid_request', 'The backup file cannot be the database itself');
+  if (!existsSync(dirname(target)))
+    throw new AppError('invalid_request', `${dirname(target)}: no such directory`);
+
+  const partial = `${target}.partial-${process.pid}`;
+  rmSync(partial, { force: true });
+  const client = new BetterSqlite3(source, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  try {
+    await client.backup(partial, { progress: () => ALL_PAGES });
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  } finally {
+    client.close();
+  }
+  try {
+    makeSelfContained(partial);
+    const summary = inspectDatabase(partial);
+    renameSync(partial, target);
+    return { ...summary, file: target };
+  } finally {
+    rmSync(partial, { force: true });
+  }
+}
+
+/**
+ * Takes the database file for this process alone, or refuses when anything else has it open. SQLite
+ * holds a shared lock on a WAL database for as long as a connection is open (a running server, a
+ * backup), so an exclusive lock is only granted when nobody else uses it; the kernel drops the locks of
+ * a crashed process, so there is no stale lock file to clean up.
+ */
+function lockExclusively(file: string): BetterSqlite3.Database {
+  const inUse = new AppError(
+    'conflict',
+    `${file} is in use by another process (a running vigil serve or backup?); stop the server first`,
+  );
+  const client = new BetterSqlite3(file, { fileMustExist: true, timeout: 0 });
+  try {
+    client.pragma('locking_mode = EXCLUSIVE');
+    // Leaving WAL needs the exclusive lock; it also folds the WAL in, so the file alone is the whole database.
+    if (client.pragma('journal_mode = DELETE', { simple: true }) !== 'delete') throw inUse;
+    return client;
+  } catch (error) {
+    client.close();
+    throw isBusy(error) ? inUse : error;
+  }
+}
+
+/**
+ * `vigil restore <file>`: verifies the backup, takes the live database exclusively (refusing while a
+ * server holds it), keeps the old file aside as `vigil.db.before-restore-<time>` and puts a copy of the
+ * backup in its place. The server migrates it at its next start if the backup is older.
+ */
+export async function restoreDatabase(input: {
+  dataDir: string;
+  from: string;
+  now?: () => Date;
+}): Promise<RestoreReport> {
+  const from = resolve(input.from);
+  const live = resolve(databaseFile(input.dataDir));
+  if (existsSync(live) && existsSync(from) && realpathSync(from) === realpathSync(live))
+    throw new AppError('invalid_request', 'The backup file is the live database itself');
+  const verified = inspectDatabase(from);
+  mkdirSync(dirname(live), { recursive: true });
+
+  const lock = existsSync(live) ? lockExclusively(live) : null;
+  const stamp = fileStamp((input.now ?? (() => new Date()))());
+  const staging = `${live}.restoring-${stamp}`;
+  try {
+    const source = new BetterSqlite3(from, { readonly: true, fileMustExist: true });
+    try {
+      await source.backup(staging, { progress: () => ALL_PAGES });
+    } finally {
+      source.close();
+    }
+    makeSelfContained(staging);
+    let previousFile: string | null = null;
+    if (lock) {
+      previousFile = `${live}.before-restore-${stamp}`;
+      renameSync(live, previousFile);
+    }
+    // A crashed server's shared-memory index would describe the old file; nothing has it open now.
+    rmSync(`${live}-wal`, { force: true });
+    rmSync(`${live}-shm`, { force: true });
+    renameSync(staging, live);
+    return { file: live, previousFile, restored: { ...verified, file: live, bytes: statSync(live).size } };
+  } finally {
+    rmSync(staging, { force: true });
+    lock?.close();
+  }
+}
