@@ -3,6 +3,7 @@ export const paths = {
   overview: () => '/',
   addSites: () => '/sites/new',
   settings: () => '/settings',
+  incidents: () => '/incidents',
   site: (siteId: number) => `/sites/${siteId}`,
   diff: (siteId: number, fromScanId?: number, toScanId?: number) => {
     const query = new URLSearchParams();

@@ -9,6 +9,7 @@ export const routes: RouteDefinition[] = [
   { path: '/sites/new', component: lazy(() => import('./pages/AddSitesPage')) },
   { path: '/sites/:id', component: lazy(() => import('./pages/SitePage')), matchFilters: numericId },
   { path: '/sites/:id/diff', component: lazy(() => import('./pages/DiffPage')), matchFilters: numericId },
+  { path: '/incidents', component: lazy(() => import('./pages/IncidentsPage')) },
   { path: '/settings', component: lazy(() => import('./pages/SettingsPage')) },
   { path: '*404', component: lazy(() => import('./pages/NotFoundPage')) },
 ];

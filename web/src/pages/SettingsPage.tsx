@@ -3,6 +3,7 @@ import { MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES } from '../../../server/serv
 import { ApiError, api, describeError, unwrap } from '../api';
 import { formatInterval } from '../lib/format';
 import { ErrorNotice } from '../ui/ErrorNotice';
+import SettingsAlerts from './SettingsAlerts';
 
 type SettingsValue = Awaited<ReturnType<typeof loadSettings>>;
 type SettingKey = keyof SettingsValue;
@@ -168,6 +169,7 @@ export default function SettingsPage() {
           </form>
         )}
       </Show>
+      <SettingsAlerts />
     </>
   );
 }

@@ -41,6 +41,9 @@ export function Shell(props: ParentProps<RouteSectionProps>) {
             <A href={paths.addSites()} activeClass="active">
               Add sites
             </A>
+            <A href={paths.incidents()} activeClass="active">
+              Incidents
+            </A>
             <A href={paths.settings()} activeClass="active">
               Settings
             </A>
