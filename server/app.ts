@@ -2,10 +2,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { serveSpa } from '../web/serve-spa';
 import type { MailDeps } from './alerts/test-mail';
+import { auditTrail } from './auth/audit-trail';
+import { authGuard } from './auth/middleware';
+import { securityHeaders } from './auth/security-headers';
 import type { Db } from './db';
 import { AppError } from './errors';
 import { metricsRoutes } from './ops/metrics.routes';
 import { alertRoutes } from './routes/alerts.routes';
+import { auditRoutes } from './routes/audit.routes';
+import { authRoutes } from './routes/auth.routes';
 import type { AppEnv } from './routes/env';
 import { createErrorHandler } from './routes/error-handler';
 import { healthRoutes } from './routes/health.routes';
@@ -14,6 +19,8 @@ import { overviewRoutes } from './routes/overview.routes';
 import { scanRoutes } from './routes/scans.routes';
 import { settingsRoutes } from './routes/settings.routes';
 import { siteRoutes } from './routes/sites.routes';
+import { tokenRoutes } from './routes/tokens.routes';
+import { userRoutes } from './routes/users.routes';
 import type { Scheduler } from './scheduler/scheduler';
 import type { Settings } from './services/context';
 
@@ -28,6 +35,10 @@ export interface AppDeps {
   logError?: (error: unknown) => void;
   /** SMTP transport and mail addresses for the test-send button; default: mail not configured. */
   mail?: MailDeps;
+  /** Believe X-Forwarded-Proto/-For/-Host from a reverse proxy (VIGIL_TRUST_PROXY). */
+  trustProxy?: boolean;
+  /** The dashboard's address for invitation links (VIGIL_PUBLIC_URL); default: the one the admin uses. */
+  publicUrl?: string | null;
 }
 
 const NO_MAIL: MailDeps = { mailer: null, mailFrom: 'Vigil <vigil@localhost>', publicUrl: null };
@@ -47,12 +58,18 @@ const jsonBodyLimit = bodyLimit({
 export function createApp(deps: AppDeps) {
   const ctx = { db: deps.db, now: deps.now ?? (() => new Date()), defaults: deps.defaults };
   const app = new Hono<AppEnv>();
+  const trustProxy = deps.trustProxy ?? false;
   app.onError(createErrorHandler(deps.logError ?? ((error) => console.error(error))));
+  // First, so every answer (files, API, errors, 404s) carries the security headers.
+  app.use('*', securityHeaders({ trustProxy }));
   app.use('*', async (c, next) => {
     c.set('ctx', ctx);
     c.set('scheduler', deps.scheduler);
     await next();
   });
+  // Every API route is closed unless server/auth/policy.ts opens it; changes are written to the audit log.
+  app.use('*', authGuard({ trustProxy }));
+  app.use('/api/*', auditTrail());
   app.use('/api/*', (c, next) => (c.req.path === IMPORT_PATH ? next() : jsonBodyLimit(c, next)));
 
   const routes = app
@@ -62,7 +79,11 @@ export function createApp(deps: AppDeps) {
     .route('/api/overview', overviewRoutes)
     .route('/api/settings', settingsRoutes)
     .route('/api/incidents', incidentRoutes)
-    .route('/api/alerts', alertRoutes(deps.mail ?? NO_MAIL));
+    .route('/api/alerts', alertRoutes(deps.mail ?? NO_MAIL))
+    .route('/api/auth', authRoutes)
+    .route('/api/users', userRoutes({ publicUrl: deps.publicUrl ?? null }))
+    .route('/api/tokens', tokenRoutes)
+    .route('/api/audit', auditRoutes);
   // For Prometheus, outside the typed API: behind its own bearer token (VIGIL_METRICS_TOKEN).
   app.route('/metrics', metricsRoutes({ db: deps.db }));
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAdminAuthorization } from './auth/testing';
 import { type RunningServer, startServer } from './serve';
 import { type Fleet, SITE_PRESETS, startFleet } from './testing/fleet';
 
@@ -12,6 +13,8 @@ import { type Fleet, SITE_PRESETS, startFleet } from './testing/fleet';
 
 let fleet: Fleet;
 let dataDir: string;
+/** The API is for signed-in users: an admin's token, seeded before the first start. */
+let authorization: string;
 const logs: string[] = [];
 
 beforeAll(async () => {
@@ -23,6 +26,7 @@ beforeAll(async () => {
     slow: SITE_PRESETS['dns-timeout'],
   });
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-serve-'));
+  authorization = seedAdminAuthorization(dataDir);
 });
 
 afterAll(async () => {
@@ -53,7 +57,10 @@ async function api(
   path: string,
   init?: RequestInit,
 ): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${server.url}${path}`, init);
+  const response = await fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { authorization, ...(init?.headers as Record<string, string> | undefined) },
+  });
   const body = response.status === 204 ? null : await response.json();
   return { status: response.status, body };
 }

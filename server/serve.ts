@@ -7,6 +7,7 @@ import { openMigratedDatabase } from './db';
 import { createScanRunner } from './scheduler/scan-runner';
 import { createScheduler } from './scheduler/scheduler';
 import { DEFAULT_INTERVAL_MINUTES, type Settings } from './services/context';
+import { issueSetupToken } from './services/users';
 
 export interface ServerOptions {
   port: number;
@@ -38,11 +39,15 @@ export interface ServerOptions {
   publicUrl?: string | null;
   /** Extra trusted CAs for the SMTP server's certificate. */
   smtpCaPems?: string[];
+  /** Default VIGIL_TRUST_PROXY: believe X-Forwarded-Proto/-For/-Host from the reverse proxy in front. */
+  trustProxy?: boolean;
 }
 
 export interface RunningServer {
   url: string;
   app: ReturnType<typeof createApp>;
+  /** While nobody has an account: the one-time link to create the first admin (also printed). */
+  setupUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -105,6 +110,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     scheduler,
     defaults,
     mail,
+    trustProxy: options.trustProxy ?? config.VIGIL_TRUST_PROXY,
+    publicUrl: mail.publicUrl,
     ...(options.now ? { now: options.now } : {}),
     ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
   });
@@ -132,11 +139,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const url = urlFor(address);
   log(`Vigil listening on ${url} (data in ${database.file})`);
+  // First run: no default password. The secret rides in the fragment, which browsers never send on.
+  const setupToken = issueSetupToken({ db: database.db, now: options.now ?? (() => new Date()) });
+  const setupUrl = setupToken
+    ? `${(mail.publicUrl ?? url).replace(/\/+$/, '')}/setup#token=${setupToken}`
+    : null;
+  if (setupUrl) {
+    log('Vigil has no accounts yet. Create the first admin by opening this one-time link:');
+    log(`  ${setupUrl}`);
+  }
 
   let closing: Promise<void> | null = null;
   return {
     url,
     app,
+    setupUrl,
     close() {
       closing ??= (async () => {
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));

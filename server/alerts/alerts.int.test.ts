@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAdminAuthorization } from '../auth/testing';
 import { createClock } from '../routes/test-app';
 import { CATALOGUE } from '../scan/catalogue';
 import { type RunningServer, startServer } from '../serve';
@@ -19,6 +20,8 @@ let fleet: Fleet;
 let smtp: SmtpSink;
 let server: RunningServer;
 let dataDir: string;
+/** The API is for signed-in users: an admin's token, seeded before the server starts. */
+let authorization: string;
 const clock = createClock(new Date());
 const logs: string[] = [];
 
@@ -26,7 +29,10 @@ const logs: string[] = [];
 type Json = any;
 
 async function api(path: string, init?: RequestInit): Promise<Json> {
-  const response = await fetch(`${server.url}${path}`, init);
+  const response = await fetch(`${server.url}${path}`, {
+    ...init,
+    headers: { authorization, ...(init?.headers as Record<string, string> | undefined) },
+  });
   if (!response.ok)
     throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${await response.text()}`);
   return response.status === 204 ? null : response.json();
@@ -72,6 +78,7 @@ async function scanTriggers(siteId: number): Promise<string[]> {
 beforeAll(async () => {
   [fleet, smtp] = await Promise.all([startFleet({ shop: SITE_PRESETS.hardened }), startSmtpSink()]);
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-alerts-'));
+  authorization = seedAdminAuthorization(dataDir);
   server = await startServer({
     port: 0,
     host: '127.0.0.1',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAdminAuthorization } from '../auth/testing';
 import { type Fleet, SITE_PRESETS, startFleet } from '../testing/fleet';
 import { type SmtpSink, startSmtpSink } from './testing/smtp-sink';
 
@@ -18,6 +19,8 @@ import { type SmtpSink, startSmtpSink } from './testing/smtp-sink';
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 let fleet: Fleet;
 let dataDir: string;
+/** The API is for signed-in users: an admin's token, seeded before the first start. */
+let authorization: string;
 let smtpPort: number;
 const children = new Set<ChildProcess>();
 const output: string[] = [];
@@ -78,7 +81,10 @@ function kill9(child: Child): Promise<void> {
 }
 
 async function api(child: Child, path: string, init?: RequestInit): Promise<Json> {
-  const response = await fetch(`${child.url}${path}`, init);
+  const response = await fetch(`${child.url}${path}`, {
+    ...init,
+    headers: { authorization, ...(init?.headers as Record<string, string> | undefined) },
+  });
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return response.json();
 }
@@ -113,6 +119,7 @@ async function scanNow(child: Child, siteId: number): Promise<void> {
 beforeAll(async () => {
   fleet = await startFleet({ shop: SITE_PRESETS.hardened });
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-outbox-'));
+  authorization = seedAdminAuthorization(dataDir);
   // Take a free port for the SMTP server, then leave it closed: mail cannot go out yet.
   const probe = await startSmtpSink();
   smtpPort = probe.port;

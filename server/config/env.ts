@@ -27,6 +27,8 @@ const envSchema = z.object({
   /** The dashboard's address as people open it; alert mails link to `<VIGIL_PUBLIC_URL>/sites/<id>`. */
   VIGIL_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
   NODE_EXTRA_CA_CERTS: z.string().optional(),
+  /** `1` behind a reverse proxy: its X-Forwarded-Proto/-For/-Host decide HTTPS (Secure cookies, HSTS) and client addresses. */
+  VIGIL_TRUST_PROXY: flag,
   /** Scans run at once by the scheduler (an admin setting can override it). */
   VIGIL_SCAN_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** Raw scans are kept this many days, then folded into one summary per site per day. */

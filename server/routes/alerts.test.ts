@@ -2,9 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_SETTINGS } from '../alerts/engine';
 import { createSmtpMailer } from '../alerts/mailer';
 import { type SmtpSink, startSmtpSink } from '../alerts/testing/smtp-sink';
-import { createApp } from '../app';
 import { createSite } from '../services/sites';
-import { createTestApp, jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
+import { createSignedInApp, createTestApp, jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
@@ -29,7 +28,7 @@ function addShop(t: TestApp) {
 }
 
 /** The same app, now with a mail transport to a real SMTP server. */
-async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createApp>; smtp: SmtpSink }> {
+async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createSignedInApp>; smtp: SmtpSink }> {
   const smtp = await startSmtpSink();
   cleanups.push(() => smtp.stop());
   const mailer = createSmtpMailer({
@@ -38,7 +37,7 @@ async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createApp>
     timeoutMs: 2_000,
   });
   cleanups.push(() => mailer.close());
-  const app = createApp({
+  const app = createSignedInApp({
     db: t.db,
     scheduler: t.scheduler,
     defaults: TEST_DEFAULTS,

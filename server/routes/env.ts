@@ -1,3 +1,5 @@
+import type { Actor } from '../auth/policy';
+import type { RequestOrigin } from '../auth/request';
 import type { Scheduler } from '../scheduler/scheduler';
 import type { ServiceContext } from '../services/context';
 
@@ -6,5 +8,9 @@ export type AppEnv = {
   Variables: {
     ctx: ServiceContext;
     scheduler: Pick<Scheduler, 'wake' | 'status'>;
+    /** Where the request came from (HTTPS or not, client address, origin). */
+    client: RequestOrigin;
+    /** The signed-in user on protected routes; null on public ones. */
+    actor: Actor | null;
   };
 };

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testClient } from 'hono/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../app';
-import { createTestApp, jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
+import { createSignedInApp, createTestApp, jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
 
 let t: ReturnType<typeof createTestApp>;
 beforeEach(() => {
@@ -80,7 +79,7 @@ describe('dashboard', () => {
     const dist = mkdtempSync(join(tmpdir(), 'vigil-dist-'));
     try {
       writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Vigil</title>');
-      const app = createApp({
+      const app = createSignedInApp({
         db: t.db,
         scheduler: t.scheduler,
         defaults: TEST_DEFAULTS,

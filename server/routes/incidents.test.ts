@@ -7,8 +7,7 @@ import {
   MAIL_FROM,
   PUBLIC_URL,
 } from '../alerts/testing/alert-world';
-import { createApp } from '../app';
-import { jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
+import { createSignedInApp, jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
 
 const HOST = 'shop.example.test';
 const worlds: AlertWorld[] = [];
@@ -21,7 +20,7 @@ async function setup() {
   const w = await createAlertWorld();
   worlds.push(w);
   const mailer = createSmtpMailer({ url: w.smtp.url, from: MAIL_FROM });
-  const app = createApp({
+  const app = createSignedInApp({
     db: w.database.db,
     scheduler: w.scheduler,
     defaults: TEST_DEFAULTS,

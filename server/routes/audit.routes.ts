@@ -1,0 +1,9 @@
+import { Hono } from 'hono';
+import { auditQuerySchema, listAuditLog } from '../services/audit-log';
+import type { AppEnv } from './env';
+import { validate } from './validate';
+
+/** Who changed what, newest first (admins only). */
+export const auditRoutes = new Hono<AppEnv>().get('/', validate('query', auditQuerySchema), (c) =>
+  c.json(listAuditLog({ ...c.var.ctx, input: c.req.valid('query') })),
+);
