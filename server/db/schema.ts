@@ -38,6 +38,8 @@ export const sites = sqliteTable(
     intervalMinutes: integer('interval_minutes').notNull(),
     enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
     allowPrivate: integer('allow_private', { mode: 'boolean' }).notNull().default(false),
+    /** A Django checkout on the Vigil host audited with every scan (the inside view); null for none. */
+    sourcePath: text('source_path'),
     nextScanAt: integer('next_scan_at', { mode: 'timestamp_ms' }).notNull(),
     /** The newest finished scan, kept here so the overview is one join rather than a search per site. */
     lastScanId: integer('last_scan_id').references((): AnySQLiteColumn => scans.id, { onDelete: 'set null' }),

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, jsonRequest, readJson } from './test-app';
 
@@ -74,6 +75,22 @@ describe('POST /api/sites', () => {
     const allowed = await post({ host: '127.0.0.1', allowPrivate: true });
     expect(allowed.status).toBe(201);
     expect(await json(allowed)).toMatchObject({ host: '127.0.0.1', allowPrivate: true });
+  });
+
+  it('links a site to a source checkout for the inside view, and refuses a path that is not a directory', async () => {
+    const checkout = fileURLToPath(new URL('../audit/testdata/secure', import.meta.url));
+    const linked = await post({ host: 'inside.example.com', sourcePath: checkout });
+    expect(linked.status).toBe(201);
+    expect(await json(linked)).toMatchObject({ sourcePath: checkout });
+    for (const [sourcePath, reason] of [
+      ['relative/path', 'must be an absolute path'],
+      ['/nonexistent/vigil-checkout', 'does not exist'],
+      [fileURLToPath(import.meta.url), 'is not a directory'],
+    ]) {
+      const refused = await post({ host: 'other.example.com', sourcePath });
+      expect(refused.status).toBe(400);
+      expect((await json(refused)).error.message).toContain(reason);
+    }
   });
 
   it('answers 400 naming the field for a bad interval, an unknown field or a missing host', async () => {

@@ -19,6 +19,8 @@ export interface ScanJob {
   host: string;
   /** The site's own flag; the scheduler ORs it with the global setting. */
   allowPrivate: boolean;
+  /** A Django checkout to audit along with the scan (the inside view), or null. */
+  sourcePath: string | null;
   attempt: number;
 }
 
@@ -107,6 +109,7 @@ export function claimNextScan({ db, now }: Pick<ServiceContext, 'db' | 'now'>): 
           attempts: scans.attempts,
           host: sites.host,
           allowPrivate: sites.allowPrivate,
+          sourcePath: sites.sourcePath,
           enabled: sites.enabled,
         })
         .from(scans)
@@ -130,6 +133,7 @@ export function claimNextScan({ db, now }: Pick<ServiceContext, 'db' | 'now'>): 
         siteId: next.siteId,
         host: next.host,
         allowPrivate: next.allowPrivate,
+        sourcePath: next.sourcePath,
         attempt: next.attempts + 1,
       };
     }

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { and, asc, count, eq, inArray, ne, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db';
@@ -25,6 +27,8 @@ export const siteFieldsSchema = z.object({
   intervalMinutes: z.number().int().min(MIN_INTERVAL_MINUTES).max(MAX_INTERVAL_MINUTES),
   enabled: z.boolean(),
   allowPrivate: z.boolean(),
+  /** A Django checkout on this host to audit with every scan (absolute path), or null. */
+  sourcePath: z.string().trim().min(1).max(4096).nullable(),
 });
 
 export const newSiteSchema = siteFieldsSchema.partial().required({ host: true }).strict();
@@ -52,6 +56,7 @@ export interface SiteView {
   intervalMinutes: number;
   enabled: boolean;
   allowPrivate: boolean;
+  sourcePath: string | null;
   nextScanAt: string;
   lastScanId: number | null;
   createdAt: string;
@@ -94,11 +99,27 @@ export function toSiteView(row: SiteRow, tags: readonly string[]): SiteView {
     intervalMinutes: row.intervalMinutes,
     enabled: row.enabled,
     allowPrivate: row.allowPrivate,
+    sourcePath: row.sourcePath,
     nextScanAt: row.nextScanAt.toISOString(),
     lastScanId: row.lastScanId,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+/** A source path must be an absolute path to a directory that exists on the Vigil host. */
+export function checkSourcePath(path: string | null): string | null {
+  if (path === null) return null;
+  if (!isAbsolute(path))
+    throw new AppError('invalid_request', `sourcePath "${path}" must be an absolute path`);
+  let directory = false;
+  try {
+    directory = statSync(path).isDirectory();
+  } catch {
+    throw new AppError('invalid_request', `sourcePath "${path}" does not exist on the Vigil host`);
+  }
+  if (!directory) throw new AppError('invalid_request', `sourcePath "${path}" is not a directory`);
+  return path;
 }
 
 /** The stored form of a host: parsed like a scan target (IP literals only where private scanning is allowed). */
@@ -130,6 +151,7 @@ export interface SiteToInsert {
   intervalMinutes: number;
   enabled: boolean;
   allowPrivate: boolean;
+  sourcePath?: string | null;
 }
 
 export function insertSite(tx: Tx, site: SiteToInsert, at: Date): SiteView {
@@ -141,6 +163,7 @@ export function insertSite(tx: Tx, site: SiteToInsert, at: Date): SiteView {
       intervalMinutes: site.intervalMinutes,
       enabled: site.enabled,
       allowPrivate: site.allowPrivate,
+      sourcePath: site.sourcePath ?? null,
       nextScanAt: at,
       createdAt: at,
       updatedAt: at,
@@ -172,6 +195,7 @@ export function createSite({
         intervalMinutes: input.intervalMinutes ?? settings.defaultIntervalMinutes,
         enabled: input.enabled ?? true,
         allowPrivate,
+        sourcePath: checkSourcePath(input.sourcePath ?? null),
       },
       now(),
     );
@@ -274,6 +298,7 @@ export function updateSite({
         intervalMinutes,
         enabled: patch.enabled ?? row.enabled,
         allowPrivate,
+        sourcePath: patch.sourcePath === undefined ? row.sourcePath : checkSourcePath(patch.sourcePath),
         nextScanAt,
         updatedAt: at,
       })
