@@ -5,6 +5,7 @@ import { absoluteTime, formatDuration, formatInterval, plural } from '../lib/for
 import { scanIdOf, toChartPoints } from '../lib/history';
 import { paths } from '../paths';
 import { ErrorNotice } from '../ui/ErrorNotice';
+import { sourcePlace } from '../ui/FindingCard';
 import { FindingsBySeverity } from '../ui/FindingsBySeverity';
 import { GradeBadge } from '../ui/GradeBadge';
 import { PostureChart } from '../ui/PostureChart';
@@ -224,7 +225,20 @@ export default function SitePage() {
                               : `The last scan could not run: ${scan().error ?? 'unknown error'}`}
                           </div>
                         </Show>
-                        <FindingsBySeverity findings={scan().findings ?? []} />
+                        <FindingsBySeverity
+                          findings={(scan().findings ?? []).filter((finding) => !sourcePlace(finding))}
+                        />
+                        <Show when={current().sourcePath}>
+                          <h3 id="inside-heading">Inside: audit of {current().sourcePath}</h3>
+                          <Show
+                            when={(scan().findings ?? []).some((finding) => sourcePlace(finding))}
+                            fallback={<p class="muted">The source audit found nothing.</p>}
+                          >
+                            <FindingsBySeverity
+                              findings={(scan().findings ?? []).filter((finding) => sourcePlace(finding))}
+                            />
+                          </Show>
+                        </Show>
                       </>
                     )}
                   </Show>

@@ -3,9 +3,21 @@ import type { Finding } from '../api';
 import { CopyButton } from './CopyButton';
 import { SeverityChip } from './SeverityCounts';
 
+/** Where an inside-view (source audit) finding stands in the checkout. */
+export interface SourcePlace {
+  location: { file: string; line: number; column: number };
+  excerpt: string;
+}
+
+export function sourcePlace(finding: Finding): SourcePlace | null {
+  const place = finding as Finding & Partial<SourcePlace>;
+  return place.location ? { location: place.location, excerpt: place.excerpt ?? '' } : null;
+}
+
 /** One finding as the catalogue and the scan describe it: what was seen, the Django mapping, the fix. */
 export function FindingCard(props: { finding: Finding }) {
   const finding = () => props.finding;
+  const place = () => sourcePlace(props.finding);
   return (
     <article class={`finding sev-border-${finding().severity}`} data-finding-id={finding().id}>
       <div class="row">
@@ -17,6 +29,23 @@ export function FindingCard(props: { finding: Finding }) {
         <p>{finding().detail}</p>
       </Show>
       <dl>
+        <Show when={place()}>
+          {(where) => (
+            <>
+              <dt>In the source</dt>
+              <dd>
+                <code>
+                  {where().location.file}:{where().location.line}:{where().location.column}
+                </code>
+                <Show when={where().excerpt}>
+                  <pre class="code">
+                    <code>{where().excerpt}</code>
+                  </pre>
+                </Show>
+              </dd>
+            </>
+          )}
+        </Show>
         <Show when={finding().evidence}>
           <dt>Seen</dt>
           <dd>
