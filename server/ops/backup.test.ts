@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -92,7 +92,10 @@ describe('restoreDatabase', () => {
     const backup = join(tempDir(), 'backup.db');
     await backupDatabase({ dataDir: dataDirWith(['a.example.com']), to: backup });
     const dataDir = dataDirWith(['x.example.com', 'y.example.com', 'z.example.com']);
+    const inode = statSync(databaseFile(dataDir)).ino;
     const report = await restoreDatabase({ dataDir, from: backup, now: () => AT });
+    // Written into the same file, not renamed over it: a process opening the path meanwhile gets the new data.
+    expect(statSync(databaseFile(dataDir)).ino).toBe(inode);
     expect(report.previousFile).toBe(`${databaseFile(dataDir)}.before-restore-2026-11-25T10-00-00Z`);
     expect(inspectDatabase(report.previousFile!).sites).toBe(3);
     const reopened = openMigratedDatabase(dataDir);

@@ -132,6 +132,11 @@ export function inspectDatabase(file: string): DatabaseSummary {
   }
 }
 
+/** SQLite's online backup of a whole database in one step: one read transaction, never restarted by writers. */
+async function onlineCopy(source: BetterSqlite3.Database, target: string): Promise<void> {
+  await source.backup(target, { progress: () => ALL_PAGES });
+}
+
 /** Opens a file as a database by itself: no -wal or -shm beside it, so it can be copied anywhere as is. */
 function makeSelfContained(file: string): void {
   const client = new BetterSqlite3(file, { fileMustExist: true });
@@ -165,7 +170,7 @@ export async function backupDatabase(input: {
   rmSync(partial, { force: true });
   const client = new BetterSqlite3(source, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
   try {
-    await client.backup(partial, { progress: () => ALL_PAGES });
+    await onlineCopy(client, partial);
   } catch (error) {
     rmSync(partial, { force: true });
     throw error;
@@ -207,8 +212,8 @@ function lockExclusively(file: string): BetterSqlite3.Database {
 
 /**
  * `vigil restore <file>`: verifies the backup, takes the live database exclusively (refusing while a
- * server holds it), keeps the old file aside as `vigil.db.before-restore-<time>` and puts a copy of the
- * backup in its place. The server migrates it at its next start if the backup is older.
+ * server holds it), keeps a copy of it as `vigil.db.before-restore-<time>` and writes the backup into
+ * the live file. The server migrates it at its next start if the backup is older.
  */
 export async function restoreDatabase(input: {
   dataDir: string;
@@ -221,30 +226,47 @@ export async function restoreDatabase(input: {
     throw new AppError('invalid_request', 'The backup file is the live database itself');
   const verified = inspectDatabase(from);
   mkdirSync(dirname(live), { recursive: true });
-
-  const lock = existsSync(live) ? lockExclusively(live) : null;
   const stamp = fileStamp((input.now ?? (() => new Date()))());
   const staging = `${live}.restoring-${stamp}`;
+  const restored = (): RestoreReport['restored'] => ({ ...verified, file: live, bytes: statSync(live).size });
   try {
     const source = new BetterSqlite3(from, { readonly: true, fileMustExist: true });
     try {
-      await source.backup(staging, { progress: () => ALL_PAGES });
+      await onlineCopy(source, staging);
     } finally {
       source.close();
     }
     makeSelfContained(staging);
-    let previousFile: string | null = null;
-    if (lock) {
-      previousFile = `${live}.before-restore-${stamp}`;
-      renameSync(live, previousFile);
+    if (!existsSync(live)) {
+      renameSync(staging, live);
+      return { file: live, previousFile: null, restored: restored() };
     }
-    // A crashed server's shared-memory index would describe the old file; nothing has it open now.
-    rmSync(`${live}-wal`, { force: true });
-    rmSync(`${live}-shm`, { force: true });
-    renameSync(staging, live);
-    return { file: live, previousFile, restored: { ...verified, file: live, bytes: statSync(live).size } };
+
+    const previousFile = `${live}.before-restore-${stamp}`;
+    const lock = lockExclusively(live);
+    try {
+      await onlineCopy(lock, previousFile);
+      // Left by a crashed server; nobody else has the file open, and it is no longer in WAL mode.
+      rmSync(`${live}-shm`, { force: true });
+    } finally {
+      lock.close();
+    }
+    // Into the live file itself rather than a rename: whoever opens the path from now on waits for this
+    // write and then reads the restored database, never a file that was moved away under it.
+    const staged = new BetterSqlite3(staging, { readonly: true, fileMustExist: true });
+    try {
+      await onlineCopy(staged, live);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      throw new AppError(
+        'conflict',
+        `${live} was opened by another process during the restore; it is unchanged`,
+      );
+    } finally {
+      staged.close();
+    }
+    return { file: live, previousFile, restored: restored() };
   } finally {
     rmSync(staging, { force: true });
-    lock?.close();
   }
 }
