@@ -12,7 +12,7 @@ import {
 } from './outbox';
 import type { RetryPolicy } from './timing';
 
-export { createSmtpMailer, describeSmtpUrl, type Mailer } from './mailer';
+export { createSmtpMailer, type Mailer } from './mailer';
 
 export interface AlertsOptions {
   db: Db;
@@ -44,9 +44,8 @@ export interface Alerts {
   runOnce(): Promise<RoundReport>;
   /** Asks for a round soon (a mail was just written). */
   kick(): void;
-  stop(): Promise<void>;
-  /** Deliveries not yet sent. */
-  waiting(): number;
+  /** Stops the worker, letting a send in progress finish for up to graceMs. */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 const BATCH = 10;
@@ -184,14 +183,20 @@ export function createAlerts(options: AlertsOptions): Alerts {
 
     kick,
 
-    async stop() {
+    async stop({ graceMs = 5_000 } = {}) {
       stopping = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      await round?.catch(() => undefined);
+      // A send cut short here stays `sending` and goes out again at the next start.
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        round?.catch(() => undefined),
+        new Promise((resolve) => {
+          graceTimer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(graceTimer);
       mailer?.close();
     },
-
-    waiting: () => countWaitingDeliveries(db),
   };
 }
