@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testClient } from 'hono/testing';
@@ -52,6 +52,15 @@ describe('GET /healthz', () => {
   });
 });
 
+/** Every migration this build ships: a fresh database has applied them all. */
+const MIGRATION_COUNT = (
+  JSON.parse(
+    readFileSync(new URL('../../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8'),
+  ) as {
+    entries: unknown[];
+  }
+).entries.length;
+
 describe('GET /api/version and unknown paths', () => {
   it('reports the package version and schema version', async () => {
     const response = await t.app.request('/api/version');
@@ -60,7 +69,7 @@ describe('GET /api/version and unknown paths', () => {
       name: 'vigil',
       version: '0.1.0',
       node: process.versions.node,
-      schemaVersion: 4,
+      schemaVersion: MIGRATION_COUNT,
     });
   });
 
