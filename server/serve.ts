@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { createAlerts, createSmtpMailer } from './alerts';
 import { createApp } from './app';
 import { env } from './config/env';
-import { openMigratedDatabase } from './db';
+import { waitForMigratedDatabase } from './db';
 import { createScanRunner } from './scheduler/scan-runner';
 import { createScheduler } from './scheduler/scheduler';
 import { DEFAULT_INTERVAL_MINUTES, type Settings } from './services/context';
@@ -68,7 +68,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     scanConcurrency: options.scanConcurrency ?? config.VIGIL_SCAN_CONCURRENCY,
     defaultIntervalMinutes: DEFAULT_INTERVAL_MINUTES,
   };
-  const database = openMigratedDatabase(options.dataDir);
+  // A read-only, full or locked database is waited out (and logged), not a crash into a restart loop.
+  const database = await waitForMigratedDatabase(options.dataDir, { log });
   const runScan = createScanRunner({
     dnsServers: options.dnsServers ?? config.VIGIL_DNS_SERVERS,
     ...(options.extraCaPems ? { extraCaPems: options.extraCaPems } : {}),

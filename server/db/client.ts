@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { type StorageFault, storageFault } from './faults';
 import * as schema from './schema';
 
 /** Drizzle over better-sqlite3; `$client` is the raw handle, for health probes and pragmas. */
@@ -24,6 +25,8 @@ export function databaseFile(dataDir: string): string {
   return join(dataDir, 'vigil.db');
 }
 
+/** How often a server that cannot open its database for writing tries again. */
+const START_RETRY_MS = 5000;
 /** One-shot work (migrations, commands) may wait this long for another process's write lock. */
 const COMMAND_BUSY_TIMEOUT_MS = 5000;
 /**
@@ -78,6 +81,41 @@ export function openMigratedDatabase(dataDir: string): Database {
   }
   database.db.$client.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
   return database;
+}
+
+/**
+ * openMigratedDatabase for `vigil serve`, waiting out storage faults (a read-only file or directory, a full
+ * disk, a lock held elsewhere): the server starts by itself once the operator fixes them, instead of
+ * exiting into a restart loop. It says what it waits for, once per distinct fault; other errors throw.
+ */
+export async function waitForMigratedDatabase(
+  dataDir: string,
+  options: { log: (line: string) => void; retryMs?: number },
+): Promise<Database> {
+  const retryMs = options.retryMs ?? START_RETRY_MS;
+  let waitingFor: string | null = null;
+  for (;;) {
+    let fault: StorageFault | null;
+    try {
+      const database = openMigratedDatabase(dataDir);
+      // SQLite falls back to read-only when it may not write the file: that is not a database to serve from.
+      if (!database.db.$client.readonly) {
+        if (waitingFor) options.log('vigil: the database takes writes now; starting');
+        return database;
+      }
+      database.close();
+      fault = { kind: 'read-only', message: 'the database is read-only (opened without write access)' };
+    } catch (error) {
+      fault = storageFault(error);
+      if (!fault) throw error;
+    }
+    if (fault.message !== waitingFor)
+      options.log(
+        `vigil: cannot start yet: ${fault.message} (${databaseFile(dataDir)}); trying again every ${retryMs / 1000} s`,
+      );
+    waitingFor = fault.message;
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
 }
 
 /** `vigil migrate`: applies pending migrations to `<dataDir>/vigil.db` and closes it. */

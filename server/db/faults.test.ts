@@ -47,6 +47,13 @@ describe('storageFault', () => {
     expect(storageFault(sqliteError('SQLITE_READONLY_DBMOVED'))?.kind).toBe('read-only');
     expect(storageFault(sqliteError('SQLITE_CONSTRAINT_UNIQUE'))).toBeNull();
     expect(storageFault(sqliteError('SQLITE_BUSYNESS'))).toBeNull();
+    const fsError = (code: string) => Object.assign(new Error(`${code}: no`), { code });
+    expect(storageFault(fsError('EROFS'))).toEqual({
+      kind: 'read-only',
+      message: 'the database is read-only (EROFS)',
+    });
+    expect(storageFault(fsError('ENOSPC'))?.kind).toBe('full');
+    expect(storageFault(fsError('ENOENT'))).toBeNull();
     expect(storageFault(new Error('boom'))).toBeNull();
     expect(storageFault('not an error')).toBeNull();
   });

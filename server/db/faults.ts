@@ -38,6 +38,15 @@ const KIND_BY_CODE: [prefix: string, kind: StorageFaultKind][] = [
   ['SQLITE_NOTADB', 'corrupt'],
 ];
 
+/** File-system errors met before SQLite is involved (creating the data directory, checking the files). */
+const KIND_BY_ERRNO: Record<string, StorageFaultKind> = {
+  EACCES: 'read-only',
+  EPERM: 'read-only',
+  EROFS: 'read-only',
+  ENOSPC: 'full',
+  EDQUOT: 'full',
+};
+
 function faultOf(kind: StorageFaultKind, detail?: string): StorageFault {
   return { kind, message: detail ? `${MESSAGES[kind]} (${detail})` : MESSAGES[kind] };
 }
@@ -49,6 +58,8 @@ export function storageFault(error: unknown): StorageFault | null {
     const code = 'code' in current ? String(current.code) : '';
     const match = KIND_BY_CODE.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
     if (match) return faultOf(match[1]);
+    const errnoKind = KIND_BY_ERRNO[code];
+    if (errnoKind) return faultOf(errnoKind, code);
     // better-sqlite3's words for a handle used after close().
     if (current instanceof TypeError && current.message.includes('database connection is not open'))
       return faultOf('closed');

@@ -9,6 +9,7 @@ export {
   openDatabase,
   openMigratedDatabase,
   storageByObject,
+  waitForMigratedDatabase,
 } from './client';
 export {
   checkDatabaseHealth,
