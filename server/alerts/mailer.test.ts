@@ -70,7 +70,7 @@ describe('createSmtpMailer', () => {
 
   it('calls a refused recipient permanent and a server that is down temporary', async () => {
     const server = await sink({ refuse: ['gone@example.test'] });
-    const mailer = createSmtpMailer({ url: server.url, from: 'vigil@example.test', timeoutMs: 2_000 });
+    const mailer = createSmtpMailer({ url: server.url, from: 'vigil@example.test', timeoutMs: 10_000 });
     cleanups.push(() => mailer.close());
     const refused = await mailer.send({ ...mail, to: 'gone@example.test' }).catch((error: unknown) => error);
     expect(refused).toMatchObject({ name: 'DeliveryError', permanent: true });

@@ -34,7 +34,7 @@ async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createSign
   const mailer = createSmtpMailer({
     url: smtp.url,
     from: 'Vigil <alerts@vigil.example.test>',
-    timeoutMs: 2_000,
+    timeoutMs: 10_000,
   });
   cleanups.push(() => mailer.close());
   const app = createSignedInApp({

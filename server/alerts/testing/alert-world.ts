@@ -95,7 +95,7 @@ export async function createAlertWorld(
   const newAlerts = (): Alerts =>
     createAlerts({
       db: database.db,
-      mailer: createSmtpMailer({ url: smtp.url, from: MAIL_FROM, timeoutMs: 2_000 }),
+      mailer: createSmtpMailer({ url: smtp.url, from: MAIL_FROM, timeoutMs: 10_000 }),
       mailFrom: MAIL_FROM,
       publicUrl: PUBLIC_URL,
       now: clock.now,
