@@ -18,9 +18,19 @@ export interface E2eFleet {
   switchTo(name: E2eSiteName, preset: SitePresetName): Promise<void>;
 }
 
+/** The admin the first-run journey creates; every journey runs signed in as them unless it says otherwise. */
+export const ADMIN = { email: 'admin@example.test', name: 'Ada Admin', password: 'copper-heron-lantern-77' };
+
+/** Where the first-run journey saves the admin's signed-in browser state. */
+export function adminStateFile(): string {
+  return requireEnv('VIGIL_E2E_ADMIN_STATE');
+}
+
 export const test = base.extend<{ fleet: E2eFleet }>({
   // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern
   baseURL: async ({}, use) => use(requireEnv('VIGIL_E2E_URL')),
+  // biome-ignore lint/correctness/noEmptyPattern: as above
+  storageState: async ({}, use) => use(adminStateFile()),
   // biome-ignore lint/correctness/noEmptyPattern: as above
   fleet: async ({}, use) => {
     const hosts = JSON.parse(requireEnv('VIGIL_E2E_HOSTS')) as Record<string, string>;

@@ -1,7 +1,8 @@
 /**
  * The world the e2e journeys run in, as one child process: a fixture fleet on loopback, the real Vigil
  * server over a fresh data dir, and a small control endpoint so tests (in Playwright workers) can
- * reconfigure fleet sites. Prints one JSON line `{ url, control, hosts }` when ready; stops on SIGTERM.
+ * reconfigure fleet sites. Prints one JSON line `{ url, setupUrl, control, hosts }` when ready (setupUrl: the
+ * first-run link the server printed); stops on SIGTERM.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -71,7 +72,7 @@ if (controlAddress === null || typeof controlAddress === 'string')
 
 const hosts = Object.fromEntries(Object.keys(E2E_SITES).map((name) => [name, fleet.host(name)]));
 process.stdout.write(
-  `${JSON.stringify({ url: server.url, control: `http://127.0.0.1:${controlAddress.port}`, hosts })}\n`,
+  `${JSON.stringify({ url: server.url, setupUrl: server.setupUrl, control: `http://127.0.0.1:${controlAddress.port}`, hosts })}\n`,
 );
 
 let stopping = false;

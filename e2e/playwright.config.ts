@@ -1,9 +1,15 @@
 import { defineConfig } from '@playwright/test';
 
-/** Journeys share one server and fleet (global-setup.ts) and build on each other, so they run in file order. */
+/**
+ * Journeys share one server and fleet (global-setup.ts) and build on each other, so they run in file order,
+ * after the first-run journey (00-first-run.setup.ts) has created the admin whose signed-in browser they reuse.
+ */
 export default defineConfig({
   testDir: '.',
-  testMatch: /.*\.spec\.ts/,
+  projects: [
+    { name: 'first-run', testMatch: /00-first-run\.setup\.ts/ },
+    { name: 'journeys', testMatch: /.*\.spec\.ts/, dependencies: ['first-run'] },
+  ],
   globalSetup: './global-setup.ts',
   fullyParallel: false,
   workers: 1,

@@ -58,7 +58,10 @@ async function withRetryAfter<T>(c: Context<AppEnv>, work: () => Promise<T>): Pr
 export const authRoutes = new Hono<AppEnv>()
   .get('/status', (c) => c.json({ setupRequired: setupRequired(c.var.ctx) }))
   .post('/setup', requireJson, validate('json', setupSchema), async (c) => {
-    const user = await completeSetup({ ...c.var.ctx, input: c.req.valid('json') });
+    const user = await completeSetup({
+      ...c.var.ctx,
+      input: { ...c.req.valid('json'), ip: c.var.client.ip },
+    });
     return c.json(signIn(c, user), 201);
   })
   .post('/login', requireJson, validate('json', loginSchema), async (c) => {
@@ -119,6 +122,9 @@ export const authRoutes = new Hono<AppEnv>()
     c.json(previewInvitation({ ...c.var.ctx, input: c.req.valid('json') })),
   )
   .post('/invitation/accept', requireJson, validate('json', acceptInvitationSchema), async (c) => {
-    const user = await acceptInvitation({ ...c.var.ctx, input: c.req.valid('json') });
+    const user = await acceptInvitation({
+      ...c.var.ctx,
+      input: { ...c.req.valid('json'), ip: c.var.client.ip },
+    });
     return c.json(signIn(c, user), 201);
   });

@@ -159,7 +159,7 @@ export async function completeSetup({
   db,
   now,
   input,
-}: Ctx & { input: z.infer<typeof setupSchema> }): Promise<SessionUser> {
+}: Ctx & { input: z.infer<typeof setupSchema> & { ip: string } }): Promise<SessionUser> {
   const invalid = () =>
     new AppError(
       'unauthorized',
@@ -184,7 +184,7 @@ export async function completeSetup({
   });
   recordAudit(
     { db, now },
-    { userId: admin.id, actor: admin.email, action: 'auth.setup', target: `user:${admin.id}` },
+    { userId: admin.id, actor: admin.email, action: 'auth.setup', target: `user:${admin.id}`, ip: input.ip },
   );
   return toSessionUser(admin);
 }
@@ -346,7 +346,7 @@ export async function acceptInvitation({
   db,
   now,
   input,
-}: Ctx & { input: z.infer<typeof acceptInvitationSchema> }): Promise<SessionUser> {
+}: Ctx & { input: z.infer<typeof acceptInvitationSchema> & { ip: string } }): Promise<SessionUser> {
   const invitation = pendingInvitation(db, input.token, now());
   assertAcceptablePassword(input.password, { email: invitation.email, name: input.name });
   const passwordHash = await hashPassword(input.password);
@@ -372,6 +372,7 @@ export async function acceptInvitation({
       actor: user.email,
       action: 'invitation.accept',
       target: `user:${user.id} ${user.email}`,
+      ip: input.ip,
     },
   );
   return toSessionUser(user);

@@ -2,8 +2,30 @@ import { type ClientResponse, hc, type InferResponseType } from 'hono/client';
 import type { ResponseFormat } from 'hono/types';
 import type { AppType } from '../../server/app';
 
-/** The typed client: every route, its input and its JSON come from the server's AppType. */
-export const api = hc<AppType>('/');
+/** The session's CSRF token, from the cookie the server sets at sign-in (not HttpOnly, for this purpose). */
+function csrfToken(): string | undefined {
+  const match = /(?:^|;\s*)vigil_csrf=([^;]+)/.exec(document.cookie);
+  return match?.[1];
+}
+
+/** Dispatched on window when the server answers 401: the session ended (or never began). */
+export const SIGNED_OUT_EVENT = 'vigil:signed-out';
+
+/**
+ * The typed client: every route, its input and its JSON come from the server's AppType. Every request
+ * carries the CSRF token (added here, so calls that pass their own headers keep it); a 401 tells the
+ * shell to show the login page.
+ */
+export const api = hc<AppType>('/', {
+  fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+    const headers = new Headers(init?.headers);
+    const token = csrfToken();
+    if (token) headers.set('x-csrf-token', token);
+    const response = await fetch(input, { ...init, headers });
+    if (response.status === 401) window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
+    return response;
+  },
+});
 
 /** The API's one error shape, `{ error: { code, message, details? } }`, as a thrown value. */
 export class ApiError extends Error {

@@ -4,6 +4,13 @@ export const paths = {
   addSites: () => '/sites/new',
   settings: () => '/settings',
   incidents: () => '/incidents',
+  users: () => '/users',
+  account: () => '/account',
+  audit: () => '/audit',
+  setup: () => '/setup',
+  invite: () => '/invite',
+  /** The login page, coming back to `next` (a path of this dashboard) afterwards. */
+  login: (next?: string) => (next && next !== '/' ? `/login?${new URLSearchParams({ next })}` : '/login'),
   site: (siteId: number) => `/sites/${siteId}`,
   diff: (siteId: number, fromScanId?: number, toScanId?: number) => {
     const query = new URLSearchParams();

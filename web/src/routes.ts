@@ -11,5 +11,11 @@ export const routes: RouteDefinition[] = [
   { path: '/sites/:id/diff', component: lazy(() => import('./pages/DiffPage')), matchFilters: numericId },
   { path: '/incidents', component: lazy(() => import('./pages/IncidentsPage')) },
   { path: '/settings', component: lazy(() => import('./pages/SettingsPage')) },
+  { path: '/users', component: lazy(() => import('./pages/UsersPage')) },
+  { path: '/account', component: lazy(() => import('./pages/AccountPage')) },
+  { path: '/audit', component: lazy(() => import('./pages/AuditPage')) },
+  { path: '/login', component: lazy(() => import('./pages/LoginPage')) },
+  { path: '/setup', component: lazy(() => import('./pages/SetupPage')) },
+  { path: '/invite', component: lazy(() => import('./pages/InvitePage')) },
   { path: '*404', component: lazy(() => import('./pages/NotFoundPage')) },
 ];
