@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from '@playwright/test';
 import { z } from 'zod';
+import { seedAdminAuthorization, seedAdminSessionCookies } from '../server/auth/testing';
 import { startServer } from '../server/serve';
 import { startDnsServer } from '../server/testing/dns-server';
 
@@ -69,10 +70,11 @@ const overviewSchema = z.object({
   fleet: z.object({ queued: z.number(), running: z.number(), byGrade: z.record(z.string(), z.number()) }),
 });
 
-async function waitForScans(url: string, deadlineMs: number): Promise<void> {
+async function waitForScans(url: string, authorization: string, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    const overview = overviewSchema.parse(await (await fetch(`${url}/api/overview?limit=1`)).json());
+    const response = await fetch(`${url}/api/overview?limit=1`, { headers: { authorization } });
+    const overview = overviewSchema.parse(await response.json());
     if (overview.fleet.queued === 0 && overview.fleet.running === 0 && overview.fleet.byGrade.none === 0)
       return;
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -91,6 +93,9 @@ async function main(): Promise<void> {
 
   const dns = await startDnsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bench-dashboard-'));
+  // Signed in as an admin: a token for the API calls here, a session for the browser.
+  const authorization = seedAdminAuthorization(dataDir);
+  const cookies = seedAdminSessionCookies(dataDir);
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
@@ -113,18 +118,19 @@ async function main(): Promise<void> {
     ).join('\n');
     const imported = await fetch(`${server.url}/api/sites/import`, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv' },
+      headers: { 'content-type': 'text/csv', authorization },
       body: csv,
     });
     if (!imported.ok) throw new Error(`import failed: ${await imported.text()}`);
     const scansStarted = Date.now();
-    await waitForScans(server.url, 180_000);
+    await waitForScans(server.url, authorization, 180_000);
     const scanSeconds = (Date.now() - scansStarted) / 1000;
 
     const firstRender: number[] = [];
     const apiAnswered: number[] = [];
     for (let run = 0; run < RUNS; run += 1) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await context.addCookies(cookies.map((cookie) => ({ ...cookie, url: server.url })));
       const page = await context.newPage();
       await page.goto(server.url);
       // Checked in the page on every animation frame: the time is the frame the rows first appeared in.

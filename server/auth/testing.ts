@@ -3,8 +3,10 @@ import { type Db, databaseFile, migrateDatabase, openDatabase } from '../db';
 import { users } from '../db/schema';
 import { insertUser, toSessionUser } from '../services/users';
 import { createApiToken } from './api-tokens';
+import { SESSION_COOKIE } from './cookies';
+import { CSRF_COOKIE, csrfTokenFor } from './csrf';
 import { UNUSABLE_PASSWORD } from './password';
-import type { SessionUser } from './sessions';
+import { createSession, type SessionUser } from './sessions';
 
 /** The admin tests sign in as: made on first use in a database, then reused. */
 export const TEST_ADMIN_EMAIL = 'admin@vigil.test';
@@ -34,6 +36,26 @@ export function seedAdminAuthorization(dataDir: string): string {
   const database = openDatabase(databaseFile(dataDir));
   try {
     return `Bearer ${seedTestAdmin(database.db, new Date()).token}`;
+  } finally {
+    database.close();
+  }
+}
+
+/**
+ * For benchmarks and tools that drive the dashboard in a browser: a session of the test admin in the data
+ * directory's database, as the cookies a browser would hold after signing in.
+ */
+export function seedAdminSessionCookies(dataDir: string): { name: string; value: string }[] {
+  migrateDatabase(dataDir);
+  const database = openDatabase(databaseFile(dataDir));
+  try {
+    const now = new Date();
+    const { admin } = seedTestAdmin(database.db, now);
+    const session = createSession(database.db, { userId: admin.id, now, ip: '', userAgent: 'seeded' });
+    return [
+      { name: SESSION_COOKIE, value: session.id },
+      { name: CSRF_COOKIE, value: csrfTokenFor(session.id) },
+    ];
   } finally {
     database.close();
   }

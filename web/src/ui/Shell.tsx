@@ -112,7 +112,8 @@ function Frame(props: ParentProps<RouteSectionProps>) {
         </div>
       </header>
       <main id="main" ref={main} tabindex="-1">
-        <Show when={isPublic() || session.me()} fallback={<p class="muted">Loading…</p>}>
+        {/* Pages load alongside the session check (no extra round trip); signed out, the effect above leaves. */}
+        <Show when={isPublic() || session.me() !== null} fallback={<p class="muted">Loading…</p>}>
           <Suspense fallback={<p class="muted">Loading…</p>}>{props.children}</Suspense>
         </Show>
       </main>
