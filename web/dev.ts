@@ -27,6 +27,12 @@ const vite = await createServer({
 });
 await vite.listen();
 vite.printUrls();
+// The API server printed its first-run link with its own address; in development the dashboard is Vite's.
+const dashboardUrl = vite.resolvedUrls?.local[0];
+if (api.setupUrl && dashboardUrl) {
+  const { pathname, hash } = new URL(api.setupUrl);
+  console.log(`  First run: create the admin at ${new URL(`${pathname}${hash}`, dashboardUrl)}`);
+}
 
 let stopping = false;
 async function stop(): Promise<void> {

@@ -24,7 +24,8 @@ export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'no
 /** Two years, the preload list's expectation; `preload` itself is the domain owner's decision, so it is left out. */
 export const HSTS = 'max-age=63072000; includeSubDomains';
 
-const SERVER_PATHS = ['/api', '/healthz'];
+/** Answers for programs (the API, health, Prometheus metrics), not pages. */
+const SERVER_PATHS = ['/api', '/healthz', '/metrics'];
 
 function isServerPath(path: string): boolean {
   return SERVER_PATHS.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
