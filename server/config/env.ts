@@ -35,6 +35,12 @@ const envSchema = z.object({
   VIGIL_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(400),
   /** node-cron expression (with seconds) for the scheduler tick. */
   VIGIL_TICK_CRON: z.string().default('*/30 * * * * *'),
+  /** Bearer token Prometheus sends to GET /metrics; unset or empty, /metrics answers 404. */
+  VIGIL_METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => value || undefined)
+    .refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters'),
 });
 
 export type Env = z.infer<typeof envSchema>;
