@@ -47,8 +47,8 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-async function start(token?: string): Promise<VigilProcess> {
-  const vigil = await startVigilProcess({ dataDir, fleet, ...(token ? { token } : {}) });
+async function start(authorization?: string): Promise<VigilProcess> {
+  const vigil = await startVigilProcess({ dataDir, fleet, ...(authorization ? { authorization } : {}) });
   processes.push(vigil);
   return vigil;
 }
@@ -91,7 +91,6 @@ describe('kill -9 during a burst of scans', () => {
 
     let vigil = await start();
     const { authorization } = vigil;
-    const token = authorization.replace(/^Bearer /, '');
     const imported = await api(vigil, '/api/sites/import', {
       text: fleet
         .names()
@@ -108,7 +107,7 @@ describe('kill -9 during a burst of scans', () => {
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 1500)));
       await vigil.kill();
       expect(vigil.exit?.signal).toBe('SIGKILL');
-      vigil = await start(token);
+      vigil = await start(authorization);
       const recovered = await until('the start-up recovery line', () => {
         const line = vigil.lines.find((text) => text.startsWith('vigil: re-queued '));
         return line ?? (vigil.lines.some((text) => text.startsWith('Vigil listening')) ? '' : undefined);
@@ -148,7 +147,7 @@ describe('kill -9 during a burst of scans', () => {
     for (const site of afterBurst.sites) expect(byId.get(site.lastScanId ?? -1)?.siteId).toBe(site.id);
 
     // The scheduler goes on: every site can be scanned again, and is.
-    vigil = await start(token);
+    vigil = await start(authorization);
     const requested = await Promise.all(
       afterBurst.sites.map(
         async (site) => (await api(vigil, `/api/sites/${site.id}/scan`, { method: 'POST' })).status,

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAdminAuthorization } from '../auth/testing';
 import { type Fleet, SITE_PRESETS, startFleet } from '../testing/fleet';
 import {
   type ApiAnswer,
   api,
-  seedAdminToken,
   spawnVigilProcess,
   startVigilProcess,
   until,
@@ -343,9 +343,9 @@ describe('SQLite read-only at start-up (the server runs as an unprivileged user)
     if (process.getuid?.() !== 0) return ctx.skip('running the server as another user needs root');
     const dataDir = tempDir('vigil-fault-startup-');
     // The database as root left it (a restore or a copy made as root); nobody may read it, not write it.
-    const token = seedAdminToken(dataDir);
+    const authorization = seedAdminAuthorization(dataDir);
     chmodSync(dataDir, 0o755);
-    const vigil = spawnVigilProcess({ dataDir, fleet, token, user: { uid: NOBODY, gid: NOBODY } });
+    const vigil = spawnVigilProcess({ dataDir, fleet, authorization, user: { uid: NOBODY, gid: NOBODY } });
     cleanups.push(() => vigil.kill());
 
     const waiting = await until('the reason it waits', () => {

@@ -1,9 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createApiToken } from '../auth/api-tokens';
-import { UNUSABLE_PASSWORD } from '../auth/password';
-import { databaseFile, migrateDatabase, openDatabase } from '../db';
-import { insertUser, toSessionUser } from '../services/users';
+import { seedAdminAuthorization } from '../auth/testing';
 
 /**
  * `vigil serve` as a real child process, for tests that kill it, starve its disk or lock its database:
@@ -21,8 +18,8 @@ export interface VigilProcessOptions {
   user?: { uid: number; gid: number };
   env?: Record<string, string>;
   readyTimeoutMs?: number;
-  /** An API token already seeded in the data directory (a restart); by default one is made. */
-  token?: string;
+  /** An Authorization header already seeded in the data directory (a restart); by default one is made. */
+  authorization?: string;
 }
 
 export interface VigilProcess {
@@ -45,34 +42,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/**
- * An admin and a write-scoped API token, made in the data directory's database before the server starts
- * (as an operator's first-run setup would): the tests then call the API as that admin. Idempotent.
- */
-export function seedAdminToken(dataDir: string): string {
-  migrateDatabase(dataDir);
-  const { db, close } = openDatabase(databaseFile(dataDir));
-  try {
-    const now = new Date();
-    const row = insertUser(db, {
-      email: `admin-${now.getTime()}-${Math.floor(Math.random() * 1e6)}@vigil.test`,
-      name: 'Fault test admin',
-      role: 'admin',
-      passwordHash: UNUSABLE_PASSWORD,
-      now,
-    });
-    return createApiToken(db, { user: toSessionUser(row), name: 'fault tests', scope: 'write', now }).token;
-  } finally {
-    close();
-  }
-}
-
 /** Spawns `vigil serve` on a free loopback port; `listening()` resolves once it listens, rejects if it exits first. */
 export function spawnVigilProcess(options: VigilProcessOptions): VigilProcess & {
   listening(timeoutMs?: number): Promise<VigilProcess>;
 } {
   const { fleet } = options;
-  const authorization = `Bearer ${options.token ?? seedAdminToken(options.dataDir)}`;
+  const authorization = options.authorization ?? seedAdminAuthorization(options.dataDir);
   const child = spawn(process.execPath, [VIGIL_BIN, 'serve'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.user ?? {}),
