@@ -93,7 +93,7 @@ async function serveFleet(): Promise<void> {
   );
 }
 
-/** `vigil serve` in this process, with the event loop's delay sampled from `reset` (a stdin line) to the end. */
+/** `vigil serve` in this process, with the event loop's delay sampled from `reset` (a stdin line, echoed once done) to the end. */
 async function serveVigil(): Promise<void> {
   const { startServer } = await import('../server/serve');
   const { seedAdminAuthorization } = await import('../server/auth/testing');
@@ -133,7 +133,9 @@ async function serveVigil(): Promise<void> {
       await server.close();
     },
     (line) => {
-      if (line === 'reset') delay.reset();
+      if (line !== 'reset') return;
+      delay.reset();
+      process.stdout.write('reset\n');
     },
   );
 }
@@ -234,7 +236,7 @@ async function runFleet(
     return stopped;
   };
   try {
-    const measured = await measure(vigil.ready, vigil.child, hosts, concurrency);
+    const measured = await measure(vigil.ready, vigil.child, vigil.lines, hosts, concurrency);
     const { eventLoop, liveHeapMb } = eventLoopSchema.parse(JSON.parse(await stop()));
     const durationsMs = scanDurations(dataDir);
     return {
@@ -254,13 +256,17 @@ async function runFleet(
 async function measure(
   vigil: z.infer<typeof vigilReadySchema>,
   child: ChildProcess,
+  lines: Interface,
   hosts: readonly string[],
   concurrency: number,
 ): Promise<Measured> {
   const headers = { authorization: vigil.authorization };
   const pid = child.pid!;
   const idle = processStats(pid);
+  // Only once Vigil confirms the reset: the import's own time on the event loop must count.
+  const reset = new Promise((resolve) => lines.once('line', resolve));
   child.stdin!.write('reset\n');
+  await reset;
   const started = performance.now();
   const imported = await fetch(`${vigil.url}/api/sites/import`, {
     method: 'POST',
