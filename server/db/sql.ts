@@ -1,20 +1,27 @@
-import { or, type SQL, sql } from 'drizzle-orm';
+import { or, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { GRADES } from '../scan/grade';
-import { sites } from './schema';
+import { currentDialect, sites } from './schema';
 
 /** SQL fragments the services compose with Drizzle builders; every hand-written SQL lives in server/db. */
 
 /** Case-insensitive substring match on any of the columns (no LIKE, so `%` and `_` in the text are literal). */
 export function containsText(columns: readonly AnySQLiteColumn[], text: string): SQL {
   const needle = text.toLowerCase();
-  return or(...columns.map((column) => sql`instr(lower(${column}), ${needle}) > 0`))!;
+  const position = currentDialect() === 'pg' ? 'strpos' : 'instr';
+  return or(...columns.map((column) => sql`${sql.raw(position)}(lower(${column}), ${needle}) > 0`))!;
 }
 
 /** Position of a grade in GRADES (0 is A+); no grade sorts after F. */
 export function gradeRank(column: AnySQLiteColumn): SQL<number> {
-  const cases = GRADES.map((grade, rank) => sql`when ${grade} then ${rank}`);
-  return sql<number>`(case ${column} ${sql.join(cases, sql` `)} else ${GRADES.length} end)`;
+  // Ranks are written as literals: PostgreSQL would type bound ones as text and sort "10" before "2".
+  const cases = GRADES.map((grade, rank) => sql`when ${grade} then ${sql.raw(String(rank))}`);
+  return sql<number>`(case ${column} ${sql.join(cases, sql` `)} else ${sql.raw(String(GRADES.length))} end)`;
+}
+
+/** An ORDER BY term with NULL as the smallest value, as SQLite sorts it (PostgreSQL's default is the reverse). */
+export function orderNullsSmallest(column: SQLWrapper, direction: 'asc' | 'desc'): SQL {
+  return direction === 'asc' ? sql`${column} asc nulls first` : sql`${column} desc nulls last`;
 }
 
 /**
@@ -23,7 +30,9 @@ export function gradeRank(column: AnySQLiteColumn): SQL<number> {
  */
 export function scoreAtOrBefore(at: Date): SQL<number | null> {
   const outerSiteId = sql`${sites}.${sql.identifier(sites.id.name)}`;
+  // SQLite stores instants as epoch milliseconds, PostgreSQL as timestamptz.
+  const instant = currentDialect() === 'pg' ? sql`${at.toISOString()}::timestamptz` : sql`${at.getTime()}`;
   return sql<
     number | null
-  >`(select s.score from scans s where s.site_id = ${outerSiteId} and s.started_at <= ${at.getTime()} and s.state = 'done' order by s.started_at desc limit 1)`;
+  >`(select s.score from scans s where s.site_id = ${outerSiteId} and s.started_at <= ${instant} and s.state = 'done' order by s.started_at desc limit 1)`;
 }
