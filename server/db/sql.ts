@@ -36,3 +36,22 @@ export function scoreAtOrBefore(at: Date): SQL<number | null> {
     number | null
   >`(select s.score from scans s where s.site_id = ${outerSiteId} and s.started_at <= ${instant} and s.state = 'done' order by s.started_at desc limit 1)`;
 }
+
+/** A PostgreSQL select builder, as the locking clause needs it (the services' builders are typed as SQLite's). */
+interface LockableSelect<T> {
+  for(strength: 'no key update', config: { skipLocked?: boolean }): T;
+}
+
+/**
+ * The rows a select reads stay locked until the transaction ends, so another process's transaction that
+ * locks them waits (or, with `skipLocked`, passes them over). `no key update` still lets other transactions
+ * insert rows that reference them. SQLite needs no clause: a write transaction (`begin immediate`)
+ * already shuts out every other writer.
+ */
+export function lockedForUpdate<T>(query: T, options: { skipLocked?: boolean } = {}): T {
+  if (currentDialect() !== 'pg') return query;
+  return (query as unknown as LockableSelect<T>).for(
+    'no key update',
+    options.skipLocked ? { skipLocked: true } : {},
+  );
+}
