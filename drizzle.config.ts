@@ -1,8 +1,8 @@
 import { defineConfig } from 'drizzle-kit';
 
-// `npx drizzle-kit generate` writes SQLite migrations next to where the PostgreSQL ones will go (issue 11).
+// `npx drizzle-kit generate` writes the SQLite migrations; drizzle.pg.config.ts the PostgreSQL ones.
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './server/db/schema.ts',
+  schema: './server/db/sqlite-schema.ts',
   out: './migrations/sqlite',
 });

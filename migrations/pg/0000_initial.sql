@@ -293,6 +293,7 @@ CREATE UNIQUE INDEX "invitations_token_hash_unique" ON "invitations" USING btree
 CREATE INDEX "invitations_email_idx" ON "invitations" USING btree ("email");--> statement-breakpoint
 CREATE INDEX "scans_site_history_idx" ON "scans" USING btree ("site_id","started_at","state","outcome","grade","score","finding_set_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "scans_active_site_unique" ON "scans" USING btree ("site_id") WHERE "scans"."state" in ('queued', 'running');--> statement-breakpoint
+CREATE INDEX "scans_errors_idx" ON "scans" USING btree ("id") WHERE "scans"."outcome" = 'error';--> statement-breakpoint
 CREATE INDEX "sessions_user_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "sessions_expires_idx" ON "sessions" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "site_tags_tag_idx" ON "site_tags" USING btree ("tag");--> statement-breakpoint

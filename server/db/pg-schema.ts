@@ -141,6 +141,8 @@ export const scans = pgTable(
       table.findingSetId,
     ),
     uniqueIndex('scans_active_site_unique').on(table.siteId).where(isActiveScan(table.state)),
+    // Failed scans are few: the dead letters (GET /api/queue) are found without reading the whole history.
+    index('scans_errors_idx').on(table.id).where(sql`${table.outcome} = 'error'`),
   ],
 );
 
