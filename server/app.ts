@@ -5,7 +5,7 @@ import type { MailDeps } from './alerts/test-mail';
 import { auditTrail } from './auth/audit-trail';
 import { authGuard } from './auth/middleware';
 import { securityHeaders } from './auth/security-headers';
-import type { Db } from './db';
+import type { Database } from './db';
 import { AppError } from './errors';
 import { metricsRoutes } from './ops/metrics.routes';
 import { alertRoutes } from './routes/alerts.routes';
@@ -25,7 +25,7 @@ import type { Scheduler } from './scheduler/scheduler';
 import type { Settings } from './services/context';
 
 export interface AppDeps {
-  db: Db;
+  database: Database;
   scheduler: Pick<Scheduler, 'wake' | 'status'>;
   /** Environment defaults under the admin settings stored in the database. */
   defaults: Settings;
@@ -56,7 +56,7 @@ const jsonBodyLimit = bodyLimit({
 
 /** The whole HTTP surface over one database and scheduler; tests call app.request() on it directly. */
 export function createApp(deps: AppDeps) {
-  const ctx = { db: deps.db, now: deps.now ?? (() => new Date()), defaults: deps.defaults };
+  const ctx = { db: deps.database.db, now: deps.now ?? (() => new Date()), defaults: deps.defaults };
   const app = new Hono<AppEnv>();
   const trustProxy = deps.trustProxy ?? false;
   app.onError(createErrorHandler(deps.logError ?? ((error) => console.error(error))));
@@ -64,6 +64,7 @@ export function createApp(deps: AppDeps) {
   app.use('*', securityHeaders({ trustProxy }));
   app.use('*', async (c, next) => {
     c.set('ctx', ctx);
+    c.set('database', deps.database);
     c.set('scheduler', deps.scheduler);
     await next();
   });

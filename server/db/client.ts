@@ -2,27 +2,65 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
-import { sql } from 'drizzle-orm';
-import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzleSqlite, type SqliteRemoteDatabase } from 'drizzle-orm/sqlite-proxy';
+import { migrate as migrateSqlite } from 'drizzle-orm/sqlite-proxy/migrator';
+import pg from 'pg';
 import { type StorageFault, storageFault } from './faults';
-import * as schema from './schema';
+import * as pgSchema from './pg-schema';
+import { type Dialect, useDialect } from './schema';
+import type * as sqliteSchema from './sqlite-schema';
 
-/** Drizzle over better-sqlite3; `$client` is the raw handle, for health probes and pragmas. */
-export type Db = BetterSQLite3Database<typeof schema> & { $client: BetterSqlite3.Database };
+/**
+ * The query builder services use, on either dialect. It is typed as Drizzle's asynchronous SQLite
+ * database: every query is awaited, never run with `.get()`/`.all()`/`.run()` (PostgreSQL has none of them;
+ * `no-sync-queries.test.ts` keeps them out), and results are read from `returning()` rather than row counts.
+ * On PostgreSQL it is Drizzle's node-postgres database over the same tables (schema.ts).
+ */
+export type Db = SqliteRemoteDatabase<typeof sqliteSchema>;
+/** A transaction: the same builder, inside `db.transaction(async (tx) => ...)`. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** What a service that reads or writes takes: the database or a transaction on it. */
+export type DbOrTx = Db | Tx;
 
-/** A database handle: the Drizzle instance services use, and how to close it. */
+/** An open database: the builder services use, its dialect, and the driver handle under it. */
 export interface Database {
   db: Db;
-  file: string;
-  close(): void;
+  dialect: Dialect;
+  /** Where the data lives, for messages: the SQLite file, or the PostgreSQL URL without its password. */
+  location: string;
+  /** The better-sqlite3 handle (pragmas, backups, health); null on PostgreSQL. */
+  sqlite: BetterSqlite3.Database | null;
+  /** The node-postgres pool; null on SQLite. */
+  pool: pg.Pool | null;
+  close(): Promise<void>;
 }
 
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations/sqlite', import.meta.url));
+const SQLITE_MIGRATIONS = fileURLToPath(new URL('../../migrations/sqlite', import.meta.url));
+const PG_MIGRATIONS = fileURLToPath(new URL('../../migrations/pg', import.meta.url));
 const MIGRATIONS_TABLE = '__drizzle_migrations';
+/** Several processes (web, scheduler, workers) may start at once; one migrates while the others wait. */
+const PG_MIGRATION_LOCK = 0x76696769; // "vigi"
 
 export function databaseFile(dataDir: string): string {
   return join(dataDir, 'vigil.db');
+}
+
+/** Is this a PostgreSQL connection URL rather than a data directory or file? */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** The URL with its password replaced, for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
 }
 
 /** How often a server that cannot open its database for writing tries again. */
@@ -34,9 +72,46 @@ const COMMAND_BUSY_TIMEOUT_MS = 5000;
  * fail fast (the API answers 503) instead of freezing every request for seconds.
  */
 export const SERVING_BUSY_TIMEOUT_MS = 250;
+/** Prepared statements kept per SQLite connection; services use a few hundred distinct queries. */
+const STATEMENT_CACHE_SIZE = 2000;
+
+/**
+ * Drizzle's asynchronous SQLite builder over a synchronous better-sqlite3 connection. Every query runs at
+ * once, so awaiting one costs a microtask: a transaction that only awaits queries runs to its end before
+ * any other request's code, as with better-sqlite3's own transactions. A transaction must therefore do
+ * only database work (no network, no timers) between `begin` and `commit`.
+ */
+function sqliteBuilder(client: BetterSqlite3.Database): Db {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (query: string): BetterSqlite3.Statement => {
+    let statement = statements.get(query);
+    if (!statement) {
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+      statement = client.prepare(query);
+      statements.set(query, statement);
+    }
+    return statement;
+  };
+  return drizzleSqlite(async (query, params, method) => {
+    // A write transaction takes the write lock at its start, so it cannot fail half-way for want of it.
+    if (query === 'begin') {
+      client.exec('begin immediate');
+      return { rows: [] };
+    }
+    const statement = prepare(query);
+    if (method === 'run' || !statement.reader) {
+      statement.run(...params);
+      return { rows: [] };
+    }
+    statement.raw(true);
+    if (method === 'get') return { rows: statement.get(...params) as unknown[] };
+    return { rows: statement.all(...params) };
+  });
+}
 
 /** Opens (creating if needed) a SQLite file with the pragmas Vigil relies on; does not migrate. */
-export function openDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Database {
+export function openSqlite(file: string, options: { busyTimeoutMs?: number } = {}): Database {
+  useDialect('sqlite');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const client = new BetterSqlite3(file);
   client.pragma('journal_mode = WAL');
@@ -44,102 +119,191 @@ export function openDatabase(file: string, options: { busyTimeoutMs?: number } =
   client.pragma(`busy_timeout = ${options.busyTimeoutMs ?? COMMAND_BUSY_TIMEOUT_MS}`);
   // Safe with WAL (a power cut may lose the last commits, never corrupt) and much faster for many small writes.
   client.pragma('synchronous = NORMAL');
-  const db = drizzle({ client, schema });
   return {
-    db,
-    file,
-    close() {
+    db: sqliteBuilder(client),
+    dialect: 'sqlite',
+    location: file,
+    sqlite: client,
+    pool: null,
+    async close() {
       if (client.open) client.close();
     },
   };
 }
 
+/** Connections per process; a worker holds one per running scan at most, briefly. */
+const PG_POOL_SIZE = 10;
+
+/** Connects a pool to PostgreSQL (lazily: the first query connects); does not migrate. */
+export function openPostgres(url: string, options: { poolSize?: number } = {}): Database {
+  useDialect('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? PG_POOL_SIZE,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'vigil',
+  });
+  // An idle connection the server drops must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const db = drizzlePostgres({ client: pool, schema: pgSchema.tables }) as unknown as Db;
+  return {
+    db,
+    dialect: 'pg',
+    location: redactUrl(url),
+    sqlite: null,
+    pool,
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** Opens a data directory's SQLite file, or a PostgreSQL database when given a `postgres://` URL. */
+export function openDatabase(location: string, options: { busyTimeoutMs?: number } = {}): Database {
+  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(databaseFile(location), options);
+}
+
 /** How many migrations the database has applied: its schema version. */
-export function appliedMigrationCount(db: Db): number {
-  const exists = db.get<{ n: number }>(
-    sql`select count(*) as n from sqlite_master where type = 'table' and name = ${MIGRATIONS_TABLE}`,
+export async function appliedMigrationCount(database: Database): Promise<number> {
+  if (database.sqlite) {
+    const client = database.sqlite;
+    const exists = client
+      .prepare("select count(*) as n from sqlite_master where type = 'table' and name = ?")
+      .get(MIGRATIONS_TABLE) as { n: number };
+    if (!exists.n) return 0;
+    return (client.prepare(`select count(*) as n from "${MIGRATIONS_TABLE}"`).get() as { n: number }).n;
+  }
+  const pool = requirePool(database);
+  const exists = await pool.query<{ n: string }>(
+    "select count(*) as n from information_schema.tables where table_schema = 'drizzle' and table_name = $1",
+    [MIGRATIONS_TABLE],
   );
-  if (!exists?.n) return 0;
-  return db.get<{ n: number }>(sql`select count(*) as n from ${sql.identifier(MIGRATIONS_TABLE)}`)?.n ?? 0;
+  if (Number(exists.rows[0]?.n ?? 0) === 0) return 0;
+  const applied = await pool.query<{ n: string }>(`select count(*) as n from drizzle."${MIGRATIONS_TABLE}"`);
+  return Number(applied.rows[0]?.n ?? 0);
 }
 
-/** Applies every pending migration from migrations/sqlite/; returns how many were applied. */
-export function applyMigrations(db: Db): number {
-  const before = appliedMigrationCount(db);
-  migrate(db, { migrationsFolder: MIGRATIONS_FOLDER, migrationsTable: MIGRATIONS_TABLE });
-  return appliedMigrationCount(db) - before;
+function requirePool(database: Database): pg.Pool {
+  if (!database.pool) throw new Error('not a PostgreSQL database');
+  return database.pool;
 }
 
-/** Opens `<dataDir>/vigil.db` and brings its schema up to date: what the server does at start-up. */
-export function openMigratedDatabase(dataDir: string): Database {
-  const database = openDatabase(databaseFile(dataDir));
+/** Applies every pending migration for the database's dialect; returns how many were applied. */
+export async function applyMigrations(database: Database): Promise<number> {
+  const before = await appliedMigrationCount(database);
+  if (database.sqlite) {
+    const client = database.sqlite;
+    await migrateSqlite(
+      database.db,
+      async (queries) => {
+        client.transaction(() => {
+          for (const query of queries) client.exec(query);
+        })();
+      },
+      { migrationsFolder: SQLITE_MIGRATIONS, migrationsTable: MIGRATIONS_TABLE },
+    );
+  } else {
+    // One connection holds an advisory lock for the whole run, so concurrent starters migrate one at a time.
+    const connection = await requirePool(database).connect();
+    try {
+      await connection.query('select pg_advisory_lock($1)', [PG_MIGRATION_LOCK]);
+      await migratePostgres(drizzlePostgres({ client: connection }), {
+        migrationsFolder: PG_MIGRATIONS,
+        migrationsTable: MIGRATIONS_TABLE,
+      });
+    } finally {
+      await connection.query('select pg_advisory_unlock($1)', [PG_MIGRATION_LOCK]).catch(() => {});
+      connection.release();
+    }
+  }
+  return (await appliedMigrationCount(database)) - before;
+}
+
+/** Opens a data directory's database or a PostgreSQL URL and brings its schema up to date. */
+export async function openMigratedDatabase(location: string): Promise<Database> {
+  const database = openDatabase(location);
   try {
-    applyMigrations(database.db);
+    await applyMigrations(database);
   } catch (error) {
-    database.close();
+    await database.close();
     throw error;
   }
-  database.db.$client.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
+  database.sqlite?.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
   return database;
 }
 
 /**
  * openMigratedDatabase for `vigil serve`, waiting out storage faults (a read-only file or directory, a full
- * disk, a lock held elsewhere): the server starts by itself once the operator fixes them, instead of
- * exiting into a restart loop. It says what it waits for, once per distinct fault; other errors throw.
+ * disk, a lock held elsewhere, a PostgreSQL server not up yet): the server starts by itself once the
+ * operator fixes them, instead of exiting into a restart loop. It says what it waits for, once per
+ * distinct fault; other errors throw.
  */
 export async function waitForMigratedDatabase(
-  dataDir: string,
+  location: string,
   options: { log: (line: string) => void; retryMs?: number },
 ): Promise<Database> {
   const retryMs = options.retryMs ?? START_RETRY_MS;
+  const where = isPostgresUrl(location) ? redactUrl(location) : databaseFile(location);
   let waitingFor: string | null = null;
   for (;;) {
     let fault: StorageFault | null;
     try {
-      const database = openMigratedDatabase(dataDir);
+      const database = await openMigratedDatabase(location);
       // SQLite falls back to read-only when it may not write the file: that is not a database to serve from.
-      if (!database.db.$client.readonly) {
+      if (!database.sqlite?.readonly) {
         if (waitingFor) options.log('vigil: the database takes writes now; starting');
         return database;
       }
-      database.close();
+      await database.close();
       fault = { kind: 'read-only', message: 'the database is read-only (opened without write access)' };
     } catch (error) {
       fault = storageFault(error);
       if (!fault) throw error;
     }
     if (fault.message !== waitingFor)
-      options.log(
-        `vigil: cannot start yet: ${fault.message} (${databaseFile(dataDir)}); trying again every ${retryMs / 1000} s`,
-      );
+      options.log(`vigil: cannot start yet: ${fault.message} (${where}); trying again every ${retryMs / 1000} s`);
     waitingFor = fault.message;
     await new Promise((resolve) => setTimeout(resolve, retryMs));
   }
 }
 
-/** `vigil migrate`: applies pending migrations to `<dataDir>/vigil.db` and closes it. */
-export function migrateDatabase(dataDir: string): { file: string; applied: number } {
-  const database = openDatabase(databaseFile(dataDir));
+/** `vigil migrate`: applies pending migrations to a data directory's database or a PostgreSQL URL. */
+export async function migrateDatabase(location: string): Promise<{ location: string; applied: number }> {
+  const database = openDatabase(location);
   try {
-    return { file: database.file, applied: applyMigrations(database.db) };
+    return { location: database.location, applied: await applyMigrations(database) };
   } finally {
-    database.close();
+    await database.close();
   }
 }
 
-/** Bytes the database occupies (pages in use after a WAL checkpoint), for benchmarks and health. */
-export function databaseSize(db: Db): { bytes: number; pages: number; pageSize: number } {
-  db.run(sql`pragma wal_checkpoint(TRUNCATE)`);
-  const pageSize = db.get<{ page_size: number }>(sql`pragma page_size`)?.page_size ?? 0;
-  const pages = db.get<{ page_count: number }>(sql`pragma page_count`)?.page_count ?? 0;
-  const free = db.get<{ freelist_count: number }>(sql`pragma freelist_count`)?.freelist_count ?? 0;
-  return { bytes: (pages - free) * pageSize, pages: pages - free, pageSize };
+/** Bytes the database occupies (SQLite: pages in use after a WAL checkpoint), for benchmarks and health. */
+export async function databaseSize(database: Database): Promise<{ bytes: number }> {
+  if (database.sqlite) {
+    const client = database.sqlite;
+    client.pragma('wal_checkpoint(TRUNCATE)');
+    const pageSize = Number(client.pragma('page_size', { simple: true }));
+    const pages = Number(client.pragma('page_count', { simple: true }));
+    const free = Number(client.pragma('freelist_count', { simple: true }));
+    return { bytes: (pages - free) * pageSize };
+  }
+  const result = await requirePool(database).query<{ bytes: string }>(
+    'select pg_database_size(current_database()) as bytes',
+  );
+  return { bytes: Number(result.rows[0]?.bytes ?? 0) };
 }
 
-/** Bytes per table and index (SQLite's dbstat), largest first, for benchmarks. */
-export function storageByObject(db: Db): { name: string; bytes: number }[] {
-  return db.all<{ name: string; bytes: number }>(
-    sql`select name, sum(pgsize) as bytes from dbstat group by name order by bytes desc`,
+/** Bytes per table and index, largest first, for benchmarks. */
+export async function storageByObject(database: Database): Promise<{ name: string; bytes: number }[]> {
+  if (database.sqlite)
+    return database.sqlite
+      .prepare('select name, sum(pgsize) as bytes from dbstat group by name order by bytes desc')
+      .all() as { name: string; bytes: number }[];
+  const result = await requirePool(database).query<{ name: string; bytes: string }>(
+    `select c.relname as name, pg_total_relation_size(c.oid) as bytes from pg_class c
+     join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = 'public' and c.relkind in ('r', 'i') order by bytes desc`,
   );
+  return result.rows.map((row) => ({ name: row.name, bytes: Number(row.bytes) }));
 }

@@ -1,14 +1,22 @@
 import { accessSync, constants, statfsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Db } from './client';
+import type { Database } from './client';
 
 /**
  * Storage faults: the database file locked by another process, its disk full, the file read-only or
- * failing. They are the operator's to fix, not bugs: the API answers 503 and /healthz names them.
+ * failing, the PostgreSQL server down or refusing. They are the operator's to fix, not bugs: the API answers 503 and /healthz names them.
  */
 
-export type StorageFaultKind = 'locked' | 'full' | 'read-only' | 'io' | 'cannot-open' | 'corrupt' | 'closed';
+export type StorageFaultKind =
+  | 'locked'
+  | 'full'
+  | 'read-only'
+  | 'io'
+  | 'cannot-open'
+  | 'corrupt'
+  | 'closed'
+  | 'unreachable';
 
 export interface StorageFault {
   kind: StorageFaultKind;
@@ -24,6 +32,7 @@ const MESSAGES: Record<StorageFaultKind, string> = {
   'cannot-open': 'the database file cannot be opened',
   corrupt: 'the database file is corrupt',
   closed: 'the database is closed',
+  unreachable: 'the database server cannot be reached',
 };
 
 /** SQLite result codes (extended codes share the primary's prefix) and the fault each one is. */
@@ -36,6 +45,12 @@ const KIND_BY_CODE: [prefix: string, kind: StorageFaultKind][] = [
   ['SQLITE_CANTOPEN', 'cannot-open'],
   ['SQLITE_CORRUPT', 'corrupt'],
   ['SQLITE_NOTADB', 'corrupt'],
+  // PostgreSQL SQLSTATEs: connection exceptions, the server starting or shutting down, out of room.
+  ['08', 'unreachable'],
+  ['57P0', 'unreachable'],
+  ['53100', 'full'],
+  ['25006', 'read-only'],
+  ['55P03', 'locked'],
 ];
 
 /** File-system errors met before SQLite is involved (creating the data directory, checking the files). */
@@ -45,7 +60,16 @@ const KIND_BY_ERRNO: Record<string, StorageFaultKind> = {
   EROFS: 'read-only',
   ENOSPC: 'full',
   EDQUOT: 'full',
+  ECONNREFUSED: 'unreachable',
+  ECONNRESET: 'unreachable',
+  ETIMEDOUT: 'unreachable',
+  ENOTFOUND: 'unreachable',
+  EAI_AGAIN: 'unreachable',
 };
+
+function isSqlState(code: string, prefix: string): boolean {
+  return /^[0-9A-Z]{5}$/.test(code) && code.startsWith(prefix);
+}
 
 function faultOf(kind: StorageFaultKind, detail?: string): StorageFault {
   return { kind, message: detail ? `${MESSAGES[kind]} (${detail})` : MESSAGES[kind] };
@@ -56,13 +80,18 @@ export function storageFault(error: unknown): StorageFault | null {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
     const code = 'code' in current ? String(current.code) : '';
-    const match = KIND_BY_CODE.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
+    const match = KIND_BY_CODE.find(([prefix]) =>
+      prefix.startsWith('SQLITE_') ? code === prefix || code.startsWith(`${prefix}_`) : isSqlState(code, prefix),
+    );
     if (match) return faultOf(match[1]);
     const errnoKind = KIND_BY_ERRNO[code];
     if (errnoKind) return faultOf(errnoKind, code);
     // better-sqlite3's words for a handle used after close().
     if (current instanceof TypeError && current.message.includes('database connection is not open'))
       return faultOf('closed');
+    // node-postgres's words for a pool used after end(), and for a connection attempt that timed out.
+    if (current.message === 'Cannot use a pool after calling end on the pool') return faultOf('closed');
+    if (current.message.startsWith('timeout exceeded when trying to connect')) return faultOf('unreachable');
     current = current.cause;
   }
   return null;
@@ -108,14 +137,20 @@ function probeWriteLock(client: BetterSqlite3.Database): void {
  * Can the database take a write now? A read says nothing (WAL readers go on while the disk is full or
  * another process holds the lock), so this checks the files' write access, the free space and the lock.
  */
-export function checkDatabaseHealth(db: Db): DatabaseHealth {
+export async function checkDatabaseHealth(database: Database): Promise<DatabaseHealth> {
   const fail = (fault: StorageFault): DatabaseHealth => ({
     ok: false,
     kind: fault.kind,
     error: fault.message,
   });
   try {
-    const client = db.$client;
+    if (!database.sqlite) {
+      // PostgreSQL guards its own disk and locks; what we can tell is whether it answers and takes writes.
+      const result = await database.pool?.query<{ ro: string }>('show transaction_read_only');
+      if (result?.rows[0]?.ro === 'on') return fail(faultOf('read-only', 'the server is a read-only standby'));
+      return { ok: true };
+    }
+    const client = database.sqlite;
     client.prepare('select 1').get();
     if (client.readonly) return fail(faultOf('read-only', 'opened without write access'));
     if (!client.memory) {

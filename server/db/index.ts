@@ -3,12 +3,18 @@ export {
   applyMigrations,
   type Database,
   type Db,
+  type DbOrTx,
   databaseFile,
   databaseSize,
+  isPostgresUrl,
   migrateDatabase,
   openDatabase,
   openMigratedDatabase,
+  openPostgres,
+  openSqlite,
+  redactUrl,
   storageByObject,
+  type Tx,
   waitForMigratedDatabase,
 } from './client';
 export {

@@ -1,5 +1,6 @@
 import type { Actor } from '../auth/policy';
 import type { RequestOrigin } from '../auth/request';
+import type { Database } from '../db';
 import type { Scheduler } from '../scheduler/scheduler';
 import type { ServiceContext } from '../services/context';
 
@@ -7,6 +8,8 @@ import type { ServiceContext } from '../services/context';
 export type AppEnv = {
   Variables: {
     ctx: ServiceContext;
+    /** The open database under ctx.db, for health and version probes. */
+    database: Database;
     scheduler: Pick<Scheduler, 'wake' | 'status'>;
     /** Where the request came from (HTTPS or not, client address, origin). */
     client: RequestOrigin;

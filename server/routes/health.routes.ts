@@ -12,11 +12,11 @@ const packageJson = z
 export const healthRoutes = new Hono<AppEnv>()
   // Liveness for load balancers and Docker: 503 when the database cannot take writes (closed, locked, disk full,
   // read-only) or the scheduler stopped ticking.
-  .get('/healthz', (c) => {
+  .get('/healthz', async (c) => {
     const { db } = c.var.ctx;
-    const database = checkDatabaseHealth(db);
+    const database = await checkDatabaseHealth(c.var.database);
     const scheduler = c.var.scheduler.status();
-    const queue = database.ok ? countActiveScans({ db }) : null;
+    const queue = database.ok ? await countActiveScans({ db }) : null;
     const ok = database.ok && scheduler.alive;
     return c.json(
       {
@@ -27,11 +27,12 @@ export const healthRoutes = new Hono<AppEnv>()
       ok ? 200 : 503,
     );
   })
-  .get('/api/version', (c) =>
+  .get('/api/version', async (c) =>
     c.json({
       name: packageJson.name,
       version: packageJson.version,
       node: process.versions.node,
-      schemaVersion: appliedMigrationCount(c.var.ctx.db),
+      storage: c.var.database.dialect,
+      schemaVersion: await appliedMigrationCount(c.var.database),
     }),
   );

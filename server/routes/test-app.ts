@@ -74,20 +74,22 @@ function signedIn(app: App, credential: Credential): App {
 }
 
 /** `createApp` for tests that assemble their own deps: the same app, signed in as a freshly seeded admin. */
-export function createSignedInApp(deps: AppDeps): App {
+export async function createSignedInApp(deps: AppDeps): Promise<App> {
   const app = createApp(deps);
-  return signedIn(app, bearer(seedTestAdmin(deps.db, (deps.now ?? (() => new Date()))()).token));
+  const { token } = await seedTestAdmin(deps.database.db, (deps.now ?? (() => new Date()))());
+  return signedIn(app, bearer(token));
 }
 
 /**
- * The real app over a real temporary SQLite file, with a scheduler that only ticks when the test says so.
+ * The real app over a real temporary database of the test dialect (SQLite, or PostgreSQL with
+ * VIGIL_TEST_DIALECT=pg), with a scheduler that only ticks when the test says so.
  * `t.app` is signed in as an admin (a write-scoped API token); `t.anonymous` sends no credentials, and
  * `t.as(credential)` sends others (see `t.createUser`, `t.tokenFor`, `t.sessionFor`).
  */
-export function createTestApp(
+export async function createTestApp(
   options: { runScan?: RunScan; defaults?: Partial<Settings>; trustProxy?: boolean; publicUrl?: string } = {},
 ) {
-  const database = createTempDatabase();
+  const database = await createTempDatabase();
   const clock = createClock();
   const scripted = createScriptedScan();
   const defaults = { ...TEST_DEFAULTS, ...options.defaults };
@@ -100,7 +102,7 @@ export function createTestApp(
     tickCron: null,
   });
   const anonymous = createApp({
-    db: database.db,
+    database,
     scheduler,
     defaults,
     now: clock.now,
@@ -115,7 +117,7 @@ export function createTestApp(
     input: { role?: UserRole; email?: string; name?: string; password?: string } = {},
   ): Promise<SessionUser> {
     users += 1;
-    const row = insertUser(database.db, {
+    const row = await insertUser(database.db, {
       email: input.email ?? `user${users}@vigil.test`,
       name: input.name ?? '',
       role: input.role ?? 'viewer',
@@ -125,12 +127,12 @@ export function createTestApp(
     return toSessionUser(row);
   }
 
-  function tokenFor(user: SessionUser, scope: TokenScope = 'write'): string {
-    return createApiToken(database.db, { user, name: `${scope} token`, scope, now: clock.now() }).token;
+  async function tokenFor(user: SessionUser, scope: TokenScope = 'write'): Promise<string> {
+    return (await createApiToken(database.db, { user, name: `${scope} token`, scope, now: clock.now() })).token;
   }
 
-  function sessionFor(user: SessionUser): Credential {
-    const session = createSession(database.db, {
+  async function sessionFor(user: SessionUser): Promise<Credential> {
+    const session = await createSession(database.db, {
       userId: user.id,
       now: clock.now(),
       ip: '',
@@ -139,7 +141,7 @@ export function createTestApp(
     return sessionCredential(session.id);
   }
 
-  const { admin, token: adminToken } = seedTestAdmin(database.db, clock.now());
+  const { admin, token: adminToken } = await seedTestAdmin(database.db, clock.now());
 
   return {
     /** Signed in as the admin with a write-scoped API token. */
@@ -153,15 +155,17 @@ export function createTestApp(
     tokenFor,
     sessionFor,
     db: database.db,
+    database,
+    dialect: database.dialect,
     dataDir: database.dataDir,
     scheduler,
     clock,
     scripted,
-    /** Closes the SQLite handle under the app, as if the file went away. */
+    /** Closes the database under the app, as if the file or server went away. */
     closeDatabase: database.close,
     async close() {
       await scheduler.stop({ graceMs: 1000 });
-      database.remove();
+      await database.remove();
     },
   };
 }
