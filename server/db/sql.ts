@@ -24,6 +24,11 @@ export function orderNullsSmallest(column: SQLWrapper, direction: 'asc' | 'desc'
   return direction === 'asc' ? sql`${column} asc nulls first` : sql`${column} desc nulls last`;
 }
 
+/** In an upsert's conflict update: the value the insert proposed for `column` (the same on both dialects). */
+export function excludedValue(column: AnySQLiteColumn): SQL {
+  return sql`excluded.${sql.identifier(column.name)}`;
+}
+
 /**
  * Score of the site's newest finished scan started at or before `at`, as a correlated scalar subquery over
  * a query on `sites` (written out in full: Drizzle leaves columns unqualified in one-table queries).
