@@ -16,6 +16,7 @@ import { createErrorHandler } from './routes/error-handler';
 import { healthRoutes } from './routes/health.routes';
 import { incidentRoutes } from './routes/incidents.routes';
 import { overviewRoutes } from './routes/overview.routes';
+import { queueRoutes } from './routes/queue.routes';
 import { scanRoutes } from './routes/scans.routes';
 import { settingsRoutes } from './routes/settings.routes';
 import { siteRoutes } from './routes/sites.routes';
@@ -26,7 +27,7 @@ import type { Settings } from './services/context';
 
 export interface AppDeps {
   database: Database;
-  scheduler: Pick<Scheduler, 'wake' | 'status'>;
+  scheduler: Pick<Scheduler, 'wake' | 'status' | 'queue'>;
   /** Environment defaults under the admin settings stored in the database. */
   defaults: Settings;
   now?: () => Date;
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps) {
     .route('/api/sites', siteRoutes)
     .route('/api/scans', scanRoutes)
     .route('/api/overview', overviewRoutes)
+    .route('/api/queue', queueRoutes)
     .route('/api/settings', settingsRoutes)
     .route('/api/incidents', incidentRoutes)
     .route('/api/alerts', alertRoutes(deps.mail ?? NO_MAIL))
@@ -86,7 +88,7 @@ export function createApp(deps: AppDeps) {
     .route('/api/tokens', tokenRoutes)
     .route('/api/audit', auditRoutes);
   // For Prometheus, outside the typed API: behind its own bearer token (VIGIL_METRICS_TOKEN).
-  app.route('/metrics', metricsRoutes({ db: deps.db }));
+  app.route('/metrics', metricsRoutes({ db: deps.database.db }));
 
   // The Solid dashboard: its files, and index.html for client routes; never /api or /healthz.
   if (deps.dashboardDir !== null)

@@ -22,8 +22,12 @@ const SCAN_CONCURRENCY = 4;
 const USAGE = `Usage:
   vigil scan <target...> [--json] [--dns host:port[,…]] [--allow-private] [--fail-under GRADE]
   vigil audit <path> [--json|--sarif] [--fail-on SEVERITY] [--include-tests]
-  vigil serve                 the dashboard, API and scheduler (same as npm start)
+  vigil serve [--role all|web|scheduler|worker] [--region LABEL] [--concurrency N]
+                              the dashboard, API, scheduler and scan workers (same as npm start);
+                              split roles and regions need PostgreSQL (VIGIL_DATABASE_URL)
   vigil migrate               apply database migrations and exit
+  vigil migrate-to-postgres <sqlite-file> <postgres-url>
+                              copy an installation into an empty PostgreSQL database and verify it
   vigil backup <file> [--force]
                               online backup of the database (safe while the server runs)
   vigil restore <file>        replace the database with a verified backup (server stopped)
@@ -83,13 +87,40 @@ function isBelow(result: ScanResult, threshold: Grade): boolean {
   return result.grade === null || gradeRank(result.grade) > gradeRank(threshold);
 }
 
-async function serveCommand(): Promise<number> {
+/** Where the data lives: PostgreSQL when VIGIL_DATABASE_URL is set, else the SQLite file in VIGIL_DATA_DIR. */
+function storageLocation(): string {
+  const config = env();
+  return config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR;
+}
+
+const ROLES = ['all', 'web', 'scheduler', 'worker'] as const;
+
+async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      role: { type: 'string' },
+      region: { type: 'string' },
+      concurrency: { type: 'string' },
+    },
+  });
+  const role = values.role ?? env().VIGIL_ROLE;
+  if (!ROLES.some((known) => known === role))
+    throw new AppError('invalid_request', `--role: "${role}" is not one of ${ROLES.join(', ')}`);
+  if (values.region !== undefined && !/^[a-z0-9][a-z0-9-]{0,29}$/.test(values.region))
+    throw new AppError('invalid_request', `--region: "${values.region}" must be 1-30 of a-z 0-9 -`);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64))
+    throw new AppError('invalid_request', `--concurrency: "${values.concurrency}" must be a whole number from 1 to 64`);
   const { startServer } = await import('./serve');
   const config = env();
   const server = await startServer({
     port: config.VIGIL_PORT,
     host: config.VIGIL_HOST,
-    dataDir: config.VIGIL_DATA_DIR,
+    dataDir: storageLocation(),
+    role: role as (typeof ROLES)[number],
+    ...(values.region !== undefined ? { region: values.region } : {}),
+    ...(concurrency !== undefined ? { workerConcurrency: concurrency } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -105,9 +136,40 @@ async function serveCommand(): Promise<number> {
 
 async function migrateCommand(io: CliIo): Promise<number> {
   const { migrateDatabase } = await import('./db');
-  const dataDir = env().VIGIL_DATA_DIR;
-  const { file, applied } = await migrateDatabase(dataDir);
-  write(io.stdout, applied > 0 ? `Applied ${applied} migration(s) to ${file}.` : `${file} is up to date.`);
+  const { location, applied } = await migrateDatabase(storageLocation());
+  write(io.stdout, applied > 0 ? `Applied ${applied} migration(s) to ${location}.` : `${location} is up to date.`);
+  return EXIT.ok;
+}
+
+async function migrateToPostgresCommand(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const [sqliteFile, postgresUrl, ...extra] = positionals;
+  if (!sqliteFile || !postgresUrl || extra.length > 0)
+    throw new AppError('invalid_request', 'vigil migrate-to-postgres needs <sqlite-file> <postgres-url>');
+  const { isPostgresUrl } = await import('./db');
+  if (!isPostgresUrl(postgresUrl))
+    throw new AppError('invalid_request', `"${postgresUrl}" is not a postgres:// URL`);
+  const { copyToPostgres } = await import('./db/copy-to-postgres');
+  write(io.stdout, `Copying ${sqliteFile} …`);
+  const report = await copyToPostgres(sqliteFile, postgresUrl, { log: (line) => write(io.stdout, line) });
+  const width = Math.max(...report.tables.map((entry) => entry.table.length));
+  for (const entry of report.tables)
+    write(
+      io.stdout,
+      `${entry.table.padEnd(width)}  ${String(entry.sqlite).padStart(9)} → ${String(entry.postgres).padStart(9)}${entry.sqlite === entry.postgres ? '' : '  MISMATCH'}`,
+    );
+  write(
+    io.stdout,
+    `history checksum (${report.history.scans} scans): ${report.history.sqlite.slice(0, 16)} → ${report.history.postgres.slice(0, 16)}${report.history.sqlite === report.history.postgres ? '' : '  MISMATCH'}`,
+  );
+  if (!report.ok) {
+    write(io.stderr, 'vigil: the copy does not match its source; do not switch to it');
+    return EXIT.scanFailed;
+  }
+  write(
+    io.stdout,
+    `Copied and verified in ${(report.ms / 1000).toFixed(1)} s. Point VIGIL_DATABASE_URL at ${report.to} to switch.`,
+  );
   return EXIT.ok;
 }
 
@@ -123,9 +185,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await auditCommand(rest, io);
       }
       case 'serve':
-        return await serveCommand();
+        return await serveCommand(rest);
       case 'migrate':
         return await migrateCommand(io);
+      case 'migrate-to-postgres':
+        return await migrateToPostgresCommand(rest, io);
       case 'backup': {
         const { backupCommand } = await import('./ops/commands');
         return await backupCommand(rest, io);

@@ -1,18 +1,31 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { hostname } from 'node:os';
 import { createAlerts, createSmtpMailer } from './alerts';
 import { createApp } from './app';
 import { env } from './config/env';
-import { waitForMigratedDatabase } from './db';
+import { isPostgresUrl, waitForMigratedDatabase } from './db';
+import { AppError } from './errors';
+import { createPgBossQueue } from './scheduler/pg-boss-queue';
+import { createSqliteScanQueue, type ScanQueue } from './scheduler/queue';
 import { createScanRunner } from './scheduler/scan-runner';
-import { createScheduler } from './scheduler/scheduler';
+import { createScheduler, type SchedulerRoles } from './scheduler/scheduler';
 import { DEFAULT_INTERVAL_MINUTES, type Settings } from './services/context';
 import { issueSetupToken } from './services/users';
+
+export type ServerRole = 'all' | 'web' | 'scheduler' | 'worker';
 
 export interface ServerOptions {
   port: number;
   host: string;
+  /** A data directory (SQLite) or a `postgres://` URL. */
   dataDir: string;
+  /** Default VIGIL_ROLE: what this process runs. Anything but `all` needs PostgreSQL. */
+  role?: ServerRole;
+  /** Default VIGIL_REGION: this worker's region label. */
+  region?: string | null;
+  /** Default VIGIL_SCAN_CONCURRENCY for workers: scans this process runs at once. */
+  workerConcurrency?: number;
   /** Extra trusted CAs (PEM) for scans: private fleets, the test fleet's CA. */
   extraCaPems?: string[];
   now?: () => Date;
@@ -44,7 +57,8 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
-  url: string;
+  /** The HTTP address; null for a scheduler or worker process, which serves no HTTP. */
+  url: string | null;
   app: ReturnType<typeof createApp>;
   /** While nobody has an account: the one-time link to create the first admin (also printed). */
   setupUrl: string | null;
@@ -58,18 +72,58 @@ function urlFor(address: AddressInfo): string {
   return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${address.port}`;
 }
 
-/** `vigil serve`: migrates the database, starts the scheduler and serves the API (and dashboard). */
+const ROLES: Record<ServerRole, SchedulerRoles & { web: boolean }> = {
+  all: { web: true, schedule: true, work: true },
+  web: { web: true, schedule: false, work: false },
+  scheduler: { web: false, schedule: true, work: false },
+  worker: { web: false, schedule: false, work: true },
+};
+
+/**
+ * `vigil serve`: migrates the database and starts what the role asks for — the API and dashboard (web), the
+ * scheduler (queues due scans, runs retention and the alert outbox), scan workers — or all three.
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const config = env();
   const log = options.log ?? ((line: string) => console.log(line));
+  const role = options.role ?? config.VIGIL_ROLE;
+  const runs = ROLES[role];
+  const onPostgres = isPostgresUrl(options.dataDir);
+  if (role !== 'all' && !onPostgres)
+    throw new AppError(
+      'invalid_request',
+      `--role=${role} needs PostgreSQL (VIGIL_DATABASE_URL): one SQLite file is served by one process, --role=all`,
+    );
+  const region = options.region === undefined ? (config.VIGIL_REGION ?? null) : options.region;
+  const now = options.now ?? (() => new Date());
   const defaults: Settings = {
     allowPrivate: options.allowPrivate ?? config.VIGIL_ALLOW_PRIVATE,
     retentionDays: config.VIGIL_RETENTION_DAYS,
     scanConcurrency: options.scanConcurrency ?? config.VIGIL_SCAN_CONCURRENCY,
     defaultIntervalMinutes: DEFAULT_INTERVAL_MINUTES,
   };
-  // A read-only, full or locked database is waited out (and logged), not a crash into a restart loop.
+  // A read-only, full or locked database (or a PostgreSQL server not up yet) is waited out, not a crash loop.
   const database = await waitForMigratedDatabase(options.dataDir, { log });
+  const worker = `${hostname()}:${process.pid}`;
+  let queue: ScanQueue;
+  try {
+    queue = onPostgres
+      ? await createPgBossQueue({
+          db: database.db,
+          databaseUrl: options.dataDir,
+          worker,
+          region,
+          leaseSeconds: config.VIGIL_JOB_LEASE_SECONDS,
+          retryLimit: config.VIGIL_JOB_RETRY_LIMIT,
+          retryDelaySeconds: config.VIGIL_JOB_RETRY_DELAY_SECONDS,
+          now,
+          log,
+        })
+      : createSqliteScanQueue({ db: database.db, now });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const runScan = createScanRunner({
     dnsServers: options.dnsServers ?? config.VIGIL_DNS_SERVERS,
     ...(options.extraCaPems ? { extraCaPems: options.extraCaPems } : {}),
@@ -91,60 +145,70 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     db: database.db,
     ...mail,
     log,
-    ...(options.now ? { now: options.now } : {}),
+    now,
   });
   const { onScanRecorded } = options;
   const scheduler = createScheduler({
     db: database.db,
+    queue,
+    roles: { schedule: runs.schedule, work: runs.work },
     runScan,
     defaults,
     tickCron: options.tickCron ?? config.VIGIL_TICK_CRON,
+    // Other processes queue scans for this worker: it looks for them; a lone SQLite process is told.
+    pollMs: onPostgres ? config.VIGIL_WORKER_POLL_MS : null,
+    ...(options.workerConcurrency ? { concurrency: options.workerConcurrency } : {}),
     log,
-    onScanRecorded: (scanId) => {
-      alerts.onScanFinished(scanId);
-      onScanRecorded?.(scanId);
+    onScanRecorded: async (scanId) => {
+      // The worker that recorded a scan evaluates it; the mail waits in the outbox for the scheduler's sender.
+      await alerts.onScanFinished(scanId);
+      await onScanRecorded?.(scanId);
     },
-    ...(options.now ? { now: options.now } : {}),
+    now,
   });
   const app = createApp({
-    db: database.db,
+    database,
     scheduler,
     defaults,
     mail,
     trustProxy: options.trustProxy ?? config.VIGIL_TRUST_PROXY,
     publicUrl: mail.publicUrl,
-    ...(options.now ? { now: options.now } : {}),
+    now,
     ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
   });
 
-  let server: ReturnType<typeof serve>;
-  let address: AddressInfo;
+  let server: ReturnType<typeof serve> | null = null;
+  let address: AddressInfo | null = null;
   try {
-    // Before the first tick: scans recorded but not yet evaluated are caught up in order.
-    alerts.start();
-    scheduler.start();
-    ({ server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
-      (resolve, reject) => {
-        const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info) =>
-          resolve({ server: listening, address: info }),
-        );
-        listening.once('error', reject);
-      },
-    ));
+    // Before the first tick: scans recorded but not yet evaluated are caught up in order; the outbox starts.
+    if (runs.schedule) await alerts.start();
+    await scheduler.start();
+    if (runs.web)
+      ({ server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
+        (resolve, reject) => {
+          const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info) =>
+            resolve({ server: listening, address: info }),
+          );
+          listening.once('error', reject);
+        },
+      ));
   } catch (error) {
     await scheduler.stop({ graceMs: 0 });
     await alerts.stop();
-    database.close();
+    await queue.close();
+    await database.close();
     throw error;
   }
 
-  const url = urlFor(address);
-  log(`Vigil listening on ${url} (data in ${database.file})`);
+  const url = address ? urlFor(address) : null;
+  const what = [runs.web ? `listening on ${url}` : null, runs.schedule ? 'scheduling' : null, runs.work ? `scanning${region ? ` (region ${region})` : ''}` : null]
+    .filter(Boolean)
+    .join(', ');
+  log(`Vigil ${role}: ${what} (data in ${database.location})`);
   // First run: no default password. The secret rides in the fragment, which browsers never send on.
-  const setupToken = issueSetupToken({ db: database.db, now: options.now ?? (() => new Date()) });
-  const setupUrl = setupToken
-    ? `${(mail.publicUrl ?? url).replace(/\/+$/, '')}/setup#token=${setupToken}`
-    : null;
+  const setupToken = runs.web ? await issueSetupToken({ db: database.db, now }) : null;
+  const setupUrl =
+    setupToken && url ? `${(mail.publicUrl ?? url).replace(/\/+$/, '')}/setup#token=${setupToken}` : null;
   if (setupUrl) {
     log('Vigil has no accounts yet. Create the first admin by opening this one-time link:');
     log(`  ${setupUrl}`);
@@ -157,14 +221,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     setupUrl,
     close() {
       closing ??= (async () => {
-        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const httpClosed = server
+          ? new Promise<void>((resolve) => server?.close(() => resolve()))
+          : Promise.resolve();
         // Idle keep-alive connections would hold close() open; requests in progress still finish.
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        if (server && 'closeIdleConnections' in server) server.closeIdleConnections();
         const { requeued } = await scheduler.stop({ graceMs: options.shutdownGraceMs ?? 10_000 });
-        if (requeued > 0) log(`vigil: ${requeued} unfinished scans re-queued for the next start`);
+        if (requeued > 0) log(`vigil: ${requeued} unfinished scans handed back to the queue`);
         await alerts.stop();
         await httpClosed;
-        database.close();
+        await queue.close();
+        await database.close();
       })();
       return closing;
     },

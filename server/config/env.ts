@@ -20,6 +20,28 @@ const envSchema = z.object({
   VIGIL_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   VIGIL_HOST: z.string().default('0.0.0.0'),
   VIGIL_DATA_DIR: z.string().default('./data'),
+  /** `postgres://…`: store in PostgreSQL and queue scans through pg-boss instead of the SQLite file in VIGIL_DATA_DIR. */
+  VIGIL_DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((value) => value || undefined)
+    .refine((value) => value === undefined || /^postgres(ql)?:\/\//i.test(value), 'must be a postgres:// URL'),
+  /** What `vigil serve` runs: web (API, dashboard), scheduler, worker (scans), or all three (PostgreSQL for the split). */
+  VIGIL_ROLE: z.enum(['all', 'web', 'scheduler', 'worker']).default('all'),
+  /** A worker's region label: it also scans the sites that require this region. */
+  VIGIL_REGION: z
+    .string()
+    .optional()
+    .transform((value) => value || undefined)
+    .refine((value) => value === undefined || /^[a-z0-9][a-z0-9-]{0,29}$/.test(value), 'must be 1-30 of a-z 0-9 -'),
+  /** PostgreSQL workers: seconds a scan job is leased; a killed worker's job is retried after this. */
+  VIGIL_JOB_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(180),
+  /** PostgreSQL workers: retries of a job no worker could finish, before it is dead-lettered. */
+  VIGIL_JOB_RETRY_LIMIT: z.coerce.number().int().min(0).max(20).default(3),
+  /** PostgreSQL workers: seconds before the first retry (doubling each time). */
+  VIGIL_JOB_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+  /** PostgreSQL workers: how often an idle worker looks for queued scans, in milliseconds. */
+  VIGIL_WORKER_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
   VIGIL_DNS_SERVERS: dnsServers,
   VIGIL_ALLOW_PRIVATE: flag,
   VIGIL_SMTP_URL: z.string().optional(),

@@ -10,7 +10,7 @@ export type AppEnv = {
     ctx: ServiceContext;
     /** The open database under ctx.db, for health and version probes. */
     database: Database;
-    scheduler: Pick<Scheduler, 'wake' | 'status'>;
+    scheduler: Pick<Scheduler, 'wake' | 'status' | 'queue'>;
     /** Where the request came from (HTTPS or not, client address, origin). */
     client: RequestOrigin;
     /** The signed-in user on protected routes; null on public ones. */

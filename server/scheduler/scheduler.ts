@@ -4,10 +4,20 @@ import type { ScanResult } from '../scan/types';
 import type { Settings } from '../services/context';
 import { foldOldScans } from '../services/retention';
 import { getSettings, readMarker, writeMarker } from '../services/settings';
-import { createSqliteScanQueue, type ScanJob, type ScanQueue } from './queue';
+import { type ClaimedScan, createSqliteScanQueue, type ScanJob, type ScanQueue } from './queue';
 
 /** Runs one scan. Tests plug in a deterministic function; production uses scanTarget (scan-runner.ts). */
 export type RunScan = (job: ScanJob, signal: AbortSignal) => Promise<ScanResult>;
+
+/**
+ * What a process does (`vigil serve --role`): `schedule` queues due sites, hands queued scans to workers
+ * and runs retention; `work` runs scans. SQLite serves both in one process; on PostgreSQL any number of
+ * processes can take either part.
+ */
+export interface SchedulerRoles {
+  schedule: boolean;
+  work: boolean;
+}
 
 export interface SchedulerOptions {
   db: Db;
@@ -21,9 +31,18 @@ export interface SchedulerOptions {
   scanTimeoutMs?: number;
   log?: (line: string) => void;
   /** Called after each scan's end is stored (alerts evaluate it here); a throw is logged, never fatal. */
-  onScanRecorded?: (scanId: number) => void;
+  onScanRecorded?: (scanId: number) => unknown;
   /** Where scans wait; default the scans table of `db` (queue.ts). */
   queue?: ScanQueue;
+  /** Default: both. */
+  roles?: SchedulerRoles;
+  /**
+   * How often a worker looks for scans others queued (a shared pg-boss queue); null for a queue only this
+   * process fills (SQLite), where a tick or wake() starts them.
+   */
+  pollMs?: number | null;
+  /** Scans this process runs at once; default the scanConcurrency setting. */
+  concurrency?: number;
 }
 
 export interface SchedulerStatus {
@@ -34,6 +53,8 @@ export interface SchedulerStatus {
   /** Scans this process is running now. */
   running: number;
   concurrency: number;
+  roles: SchedulerRoles;
+  backend: ScanQueue['backend'];
 }
 
 export interface TickReport {
@@ -43,25 +64,27 @@ export interface TickReport {
 }
 
 export interface Scheduler {
-  /** Re-queues scans a crash left running, starts the timer and runs a first tick. */
-  start(): TickReport;
+  /** Re-queues scans a crash left running (SQLite), starts the timers and runs a first tick. */
+  start(): Promise<TickReport>;
   /** Queues due sites, starts scans up to the concurrency limit, runs retention once a day. */
-  tick(): TickReport;
+  tick(): Promise<TickReport>;
   /** Asks for a tick soon (coalesced) once started: after a manual scan request or new sites. */
   wake(): void;
-  /** Resolves when nothing is running or waiting to run (for tests and benchmarks). */
+  /** Resolves when nothing is running or waiting to run here (for tests and benchmarks). */
   drain(): Promise<void>;
-  /** Stops ticking, lets running scans finish for up to graceMs, re-queues the rest; safe to call twice. */
+  /** Stops ticking, lets running scans finish for up to graceMs, hands the rest back; safe to call twice. */
   stop(options?: { graceMs?: number }): Promise<{ finished: number; requeued: number }>;
   status(): SchedulerStatus;
+  readonly queue: ScanQueue;
 }
 
 export const DEFAULT_TICK_CRON = '*/30 * * * * *';
 const RETENTION_EVERY_MS = 24 * 60 * 60_000;
 const RETENTION_MARKER = 'retention';
+const NO_TICK: TickReport = { enqueued: 0, started: 0, foldedScans: 0 };
 
 interface InFlight {
-  job: ScanJob;
+  scan: ClaimedScan;
   controller: AbortController;
   done: Promise<void>;
   /** Set when shutdown gave up on it: its late result must not be written. */
@@ -89,132 +112,166 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const scanTimeoutMs = options.scanTimeoutMs ?? 60_000;
   const tickCron = options.tickCron === undefined ? DEFAULT_TICK_CRON : options.tickCron;
   const queue = options.queue ?? createSqliteScanQueue({ db, now, random });
+  const roles = options.roles ?? { schedule: true, work: true };
 
   const inFlight = new Map<number, InFlight>();
   let task: ScheduledTask | null = null;
+  let poller: NodeJS.Timeout | null = null;
   let startedAt: Date | null = null;
   let lastTickAt: Date | null = null;
   let stopping = false;
   let stopped = false;
   let wakeScheduled = false;
   let stopResult: Promise<{ finished: number; requeued: number }> | null = null;
-  let concurrency = defaults.scanConcurrency;
-  /** Scans that ran but whose end could not be stored (database locked, disk full): they go back to the queue. */
-  const unrecorded = new Set<number>();
+  let concurrency = options.concurrency ?? defaults.scanConcurrency;
+  /** Scans that ran but whose end could not be stored (database locked, disk full): the queue runs them again. */
+  const unrecorded = new Map<number, { scan: ClaimedScan; error: string }>();
+  /** One pump at a time; a request during one runs another after it. */
+  let pumping: Promise<number> | null = null;
+  let pumpAgain = false;
 
-  function settings(): Settings {
+  async function settings(): Promise<Settings> {
     return getSettings({ db, defaults });
   }
 
   /** Writes a scan's end unless shutdown has given up on it; a failing write is logged, never thrown. */
-  function record(flight: InFlight, write: () => boolean): void {
+  async function record(flight: InFlight, write: () => Promise<boolean>): Promise<void> {
     if (flight.abandoned || stopped) return;
     let recorded = false;
     try {
-      recorded = write();
+      recorded = await write();
     } catch (error) {
-      unrecorded.add(flight.job.scanId);
+      const message = errorMessage(error);
+      unrecorded.set(flight.scan.scanId, { scan: flight.scan, error: message });
       log(
-        `vigil: could not record scan ${flight.job.scanId}: ${errorMessage(error)}; it runs again once the database takes writes`,
+        `vigil: could not record scan ${flight.scan.scanId}: ${message}; it runs again once the database takes writes`,
       );
     }
     const { onScanRecorded } = options;
     if (recorded && onScanRecorded)
-      guarded(`after-scan hook for scan ${flight.job.scanId}`, () => onScanRecorded(flight.job.scanId));
+      await guarded(`after-scan hook for scan ${flight.scan.scanId}`, () => onScanRecorded(flight.scan.scanId));
   }
 
-  function launch(job: ScanJob, allowPrivateEverywhere: boolean): void {
+  function launch(scan: ClaimedScan, allowPrivateEverywhere: boolean): void {
     const controller = new AbortController();
-    const flight: InFlight = { job, controller, abandoned: false, done: Promise.resolve() };
+    const flight: InFlight = { scan, controller, abandoned: false, done: Promise.resolve() };
     const timer = setTimeout(() => controller.abort(new Error('timed out')), scanTimeoutMs);
     const timedOut = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () =>
         reject(new Error(`Scan did not finish within ${scanTimeoutMs / 1000} s`)),
       );
     });
-    const scanJob: ScanJob = { ...job, allowPrivate: job.allowPrivate || allowPrivateEverywhere };
+    const job: ScanJob = { ...scan, allowPrivate: scan.allowPrivate || allowPrivateEverywhere };
     // Through a promise so a scan function that throws synchronously is recorded like any other failure.
-    const scan = Promise.resolve().then(() => runScan(scanJob, controller.signal));
-    flight.done = Promise.race([scan, timedOut])
+    const run = Promise.resolve().then(() => runScan(job, controller.signal));
+    flight.done = Promise.race([run, timedOut])
       .then(
-        (result) => record(flight, () => queue.complete(job.scanId, result)),
-        (error: unknown) => record(flight, () => queue.fail(job.scanId, errorMessage(error))),
+        (result) => record(flight, () => queue.complete(scan, result)),
+        (error: unknown) => record(flight, () => queue.fail(scan, errorMessage(error))),
       )
       .finally(() => {
         clearTimeout(timer);
-        inFlight.delete(job.scanId);
-        if (!stopping && !stopped) guarded('starting queued scans', pump);
+        inFlight.delete(scan.scanId);
+        if (!stopping && !stopped) void guarded('starting queued scans', pump);
       });
-    inFlight.set(job.scanId, flight);
+    inFlight.set(scan.scanId, flight);
   }
 
   /** Starts queued scans while there is room; returns how many started. */
-  function pump(): number {
-    if (stopping) return 0;
-    const { scanConcurrency, allowPrivate } = settings();
-    concurrency = scanConcurrency;
-    let started = 0;
-    while (inFlight.size < scanConcurrency) {
-      const job = queue.claimNext();
-      if (!job) break;
-      launch(job, allowPrivate);
-      started += 1;
+  function pump(): Promise<number> {
+    if (!roles.work || stopping) return Promise.resolve(0);
+    if (pumping) {
+      pumpAgain = true;
+      return pumping;
     }
-    return started;
+    pumping = (async () => {
+      let started = 0;
+      try {
+        do {
+          pumpAgain = false;
+          const current = await settings();
+          concurrency = options.concurrency ?? current.scanConcurrency;
+          const room = concurrency - inFlight.size;
+          if (room <= 0 || stopping) break;
+          const claimed = await queue.claim(room);
+          for (const scan of claimed) {
+            // Stopping began while claiming: the scan goes straight back.
+            if (stopping) await queue.handBack([scan]);
+            else launch(scan, current.allowPrivate);
+          }
+          started += claimed.length;
+          if (claimed.length === room) pumpAgain = true;
+        } while (pumpAgain && !stopping);
+      } finally {
+        pumping = null;
+      }
+      return started;
+    })();
+    return pumping;
   }
 
-  function maybeFoldOldScans(retentionDays: number): number {
+  async function maybeFoldOldScans(retentionDays: number): Promise<number> {
     const at = now();
-    const last = readMarker({ db }, RETENTION_MARKER);
+    const last = await readMarker({ db }, RETENTION_MARKER);
     if (last && at.getTime() - last.getTime() < RETENTION_EVERY_MS) return 0;
-    const { foldedScans, removedSets } = foldOldScans({ db, now, input: { retentionDays } });
-    writeMarker({ db }, RETENTION_MARKER, at);
-    if (foldedScans > 0)
-      log(`vigil: retention folded ${foldedScans} scans, removed ${removedSets} unused sets`);
+    const { foldedScans, removedSets } = await foldOldScans({ db, now, input: { retentionDays } });
+    await writeMarker({ db }, RETENTION_MARKER, at);
+    if (foldedScans > 0) log(`vigil: retention folded ${foldedScans} scans, removed ${removedSets} unused sets`);
     return foldedScans;
   }
 
   /** Hands scans whose end was not stored back to the queue, so none stays "running" for ever; throws while the fault lasts. */
-  function requeueUnrecorded(): void {
+  async function retryUnrecorded(): Promise<void> {
     if (unrecorded.size === 0) return;
-    const scanIds = [...unrecorded];
-    const requeued = queue.requeue(scanIds);
-    for (const scanId of scanIds) unrecorded.delete(scanId);
-    log(`vigil: re-queued ${requeued} scans whose results could not be stored`);
+    let handed = 0;
+    for (const [scanId, { scan, error }] of [...unrecorded]) {
+      await queue.retryLater(scan, error);
+      unrecorded.delete(scanId);
+      handed += 1;
+    }
+    log(`vigil: handed ${handed} scans whose results could not be stored back to the queue`);
   }
 
-  function tick(): TickReport {
-    if (stopping) return { enqueued: 0, started: 0, foldedScans: 0 };
+  async function tick(): Promise<TickReport> {
+    if (stopping) return NO_TICK;
     lastTickAt = now();
-    requeueUnrecorded();
-    const enqueued = queue.enqueueDue();
-    const started = pump();
-    const foldedScans = maybeFoldOldScans(settings().retentionDays);
+    let enqueued = 0;
+    let foldedScans = 0;
+    if (roles.work) await retryUnrecorded();
+    if (roles.schedule) {
+      enqueued = await queue.enqueueDue();
+      const settled = await queue.settleDeadLetters();
+      if (settled > 0) log(`vigil: gave up on ${settled} scans no worker could finish (see GET /api/queue)`);
+      foldedScans = await maybeFoldOldScans((await settings()).retentionDays);
+    }
+    const started = await pump();
     return { enqueued, started, foldedScans };
   }
 
   /** Timers and promise callbacks must never throw into node-cron or an unhandled rejection. */
-  function guarded(what: string, action: () => unknown): void {
+  async function guarded(what: string, action: () => unknown): Promise<void> {
     try {
-      action();
+      await action();
     } catch (error) {
       log(`vigil: ${what} failed: ${errorMessage(error)}`);
     }
   }
 
-  function safeTick(): void {
-    guarded('scheduler tick', tick);
+  async function safeTick(): Promise<void> {
+    await guarded('scheduler tick', tick);
   }
 
   return {
-    start() {
-      if (startedAt) return { enqueued: 0, started: 0, foldedScans: 0 };
+    queue,
+
+    async start() {
+      if (startedAt) return NO_TICK;
       startedAt = now();
-      const recovered = queue.recoverInterrupted();
-      if (recovered.requeued + recovered.abandoned > 0)
-        log(
-          `vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`,
-        );
+      if (roles.work) {
+        const recovered = await queue.recoverInterrupted();
+        if (recovered.requeued + recovered.abandoned > 0)
+          log(`vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`);
+      }
       // A missed tick (event loop busy) is harmless: the next one picks up every due site; status() shows staleness.
       if (tickCron)
         task = cron.schedule(tickCron, safeTick, {
@@ -222,6 +279,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           noOverlap: true,
           suppressMissedWarning: true,
         });
+      if (roles.work && options.pollMs)
+        poller = setInterval(() => void guarded('looking for queued scans', pump), options.pollMs);
       return tick();
     },
 
@@ -232,13 +291,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       wakeScheduled = true;
       setImmediate(() => {
         wakeScheduled = false;
-        safeTick();
+        // A web process hands the new scan to the workers; a worker here starts it at once.
+        void guarded('handing queued scans to workers', async () => {
+          if (roles.schedule || !roles.work) await queue.dispatch();
+          await pump();
+        });
       });
     },
 
     async drain() {
       for (;;) {
-        if (inFlight.size === 0 && pump() === 0) return;
+        if (inFlight.size === 0 && (await pump()) === 0) return;
         await Promise.allSettled([...inFlight.values()].map((flight) => flight.done));
       }
     },
@@ -246,8 +309,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     stop({ graceMs = 10_000 } = {}) {
       stopResult ??= (async () => {
         stopping = true;
+        if (poller) clearInterval(poller);
         await task?.stop();
         await task?.destroy();
+        await pumping?.catch(() => 0);
         const running = [...inFlight.values()];
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -263,8 +328,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           flight.controller.abort(new Error('server shutting down'));
         }
         let requeued = 0;
-        guarded('re-queueing unfinished scans', () => {
-          requeued = queue.requeue([...left.map((flight) => flight.job.scanId), ...unrecorded]);
+        await guarded('handing unfinished scans back', async () => {
+          requeued = await queue.handBack([
+            ...left.map((flight) => flight.scan),
+            ...[...unrecorded.values()].map((entry) => entry.scan),
+          ]);
         });
         stopped = true;
         return { finished: running.length - left.length, requeued };
@@ -278,14 +346,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const staleAfterMs = task ? 3 * cronPeriodMs(task) : Number.POSITIVE_INFINITY;
       return {
         alive:
-          startedAt !== null &&
-          !stopping &&
-          tickedAt !== null &&
-          at.getTime() - tickedAt.getTime() <= staleAfterMs,
+          startedAt !== null && !stopping && tickedAt !== null && at.getTime() - tickedAt.getTime() <= staleAfterMs,
         startedAt: startedAt?.toISOString() ?? null,
         lastTickAt: lastTickAt?.toISOString() ?? null,
         running: inFlight.size,
         concurrency,
+        roles,
+        backend: queue.backend,
       };
     },
   };
