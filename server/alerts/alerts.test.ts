@@ -30,8 +30,8 @@ async function world(options?: Parameters<typeof createAlertWorld>[0]): Promise<
 /** A hardened site with one recipient for every site, scanned once (its baseline). */
 async function monitoredShop(options?: Parameters<typeof createAlertWorld>[0]) {
   const w = await world(options);
-  w.addRecipient({ email: 'ops@example.test' });
-  const siteId = w.addSite({ host: HOST, intervalMinutes: 60 });
+  await w.addRecipient({ email: 'ops@example.test' });
+  const siteId = await w.addSite({ host: HOST, intervalMinutes: 60 });
   w.set(HOST, []);
   await w.scheduledScan(siteId);
   return { w, siteId };
@@ -45,7 +45,7 @@ describe('alert mail for a confirmed regression', () => {
     w.set(HOST, [DEBUG_FINDING]);
     await w.scheduledScan(siteId);
     // The scheduled scan saw DEBUG, the confirmation rescan it asked for saw it again: one mail.
-    expect(w.scanTriggers(siteId)).toEqual(['schedule', 'schedule', 'confirm']);
+    expect(await w.scanTriggers(siteId)).toEqual(['schedule', 'schedule', 'confirm']);
     expect(w.smtp.messages).toHaveLength(1);
     const [alert] = w.smtp.messages;
     expect(alert?.subject).toBe(`[Vigil] ${HOST}: Django DEBUG is on (A+ → F)`);
@@ -54,26 +54,26 @@ describe('alert mail for a confirmed regression', () => {
     expect(alert?.text).toContain(CATALOGUE['django.debug'].fix);
     expect(alert?.text).toContain('Django:  DEBUG (security.W018)');
     expect(alert?.text).toContain(`Open the site in Vigil: ${PUBLIC_URL}/sites/${siteId}`);
-    const { items } = listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } });
+    const { items } = await listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } });
     expect(items).toMatchObject([{ siteId, key: 'django.debug', severity: 'critical', status: 'open' }]);
     const incidentId = items[0]!.id;
     expect(alert?.headers.get(INCIDENT_HEADER.toLowerCase())).toBe(String(incidentId));
-    const [delivery] = w.deliveries();
+    const [delivery] = await w.deliveries();
     expect(delivery).toMatchObject({ status: 'sent', attempts: 1, messageId: alert?.messageId });
 
     for (let scan = 0; scan < 20; scan++) await w.scheduledScan(siteId);
     expect(w.smtp.messages).toHaveLength(1);
-    expect(w.scanTriggers(siteId)).toHaveLength(23);
+    expect(await w.scanTriggers(siteId)).toHaveLength(23);
 
     w.set(HOST, []);
     await w.scheduledScan(siteId);
-    expect(w.scanTriggers(siteId).slice(-2)).toEqual(['schedule', 'confirm']);
+    expect((await w.scanTriggers(siteId)).slice(-2)).toEqual(['schedule', 'confirm']);
     expect(w.smtp.messages).toHaveLength(2);
     const recovery = w.smtp.messages[1];
     expect(recovery?.subject).toBe(`[Vigil] ${HOST}: resolved: Django DEBUG is on (F → A+)`);
     expect(recovery?.text).toContain('FIXED  critical  Django DEBUG is on  [django.debug]');
     expect(recovery?.headers.get('x-vigil-incident')).toBe(String(incidentId));
-    expect(getIncident({ ...w.ctx, input: { id: incidentId } })).toMatchObject({
+    expect(await getIncident({ ...w.ctx, input: { id: incidentId } })).toMatchObject({
       status: 'resolved',
       mails: [{ kind: 'change' }, { kind: 'change' }],
     });
@@ -83,18 +83,18 @@ describe('alert mail for a confirmed regression', () => {
     const { w, siteId } = await monitoredShop();
     w.sequence(HOST, [[DEBUG_FINDING], []]);
     await w.scheduledScan(siteId);
-    expect(w.scanTriggers(siteId)).toEqual(['schedule', 'schedule', 'confirm']);
+    expect(await w.scanTriggers(siteId)).toEqual(['schedule', 'schedule', 'confirm']);
     await w.scheduledScan(siteId);
-    expect(w.scanTriggers(siteId)).toEqual(['schedule', 'schedule', 'confirm', 'schedule']);
+    expect(await w.scanTriggers(siteId)).toEqual(['schedule', 'schedule', 'confirm', 'schedule']);
     expect(w.smtp.messages).toHaveLength(0);
-    expect(listIncidents({ ...w.ctx, input: { status: 'all', limit: 10, offset: 0 } }).total).toBe(0);
+    expect((await listIncidents({ ...w.ctx, input: { status: 'all', limit: 10, offset: 0 } })).total).toBe(0);
   });
 
   it('waits for the next scan to confirm what a manual scan showed (no rescan behind the user)', async () => {
     const { w, siteId } = await monitoredShop();
     w.set(HOST, [HSTS_FINDING]);
     await w.manualScan(siteId);
-    expect(w.scanTriggers(siteId)).toEqual(['schedule', 'manual']);
+    expect(await w.scanTriggers(siteId)).toEqual(['schedule', 'manual']);
     expect(w.smtp.messages).toHaveLength(0);
     await w.manualScan(siteId);
     expect(w.smtp.messages.map((mail) => mail.subject)).toEqual([
@@ -118,15 +118,16 @@ describe('reminders, acknowledgement and mutes', () => {
     await w.wait(HOUR);
     expect(w.smtp.messages).toHaveLength(2);
 
-    const [incident] = listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } }).items;
-    acknowledgeIncident({ ...w.ctx, input: { id: incident!.id, note: 'on it' } });
+    const [incident] = (await listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } }))
+      .items;
+    await acknowledgeIncident({ ...w.ctx, input: { id: incident!.id, note: 'on it' } });
     for (let day = 0; day < 3; day++) await w.wait(24 * HOUR);
     expect(w.smtp.messages).toHaveLength(2);
   });
 
   it('opens a muted finding without telling anyone', async () => {
     const { w, siteId } = await monitoredShop();
-    createMute({
+    await createMute({
       ...w.ctx,
       input: {
         siteId,
@@ -137,7 +138,7 @@ describe('reminders, acknowledgement and mutes', () => {
     });
     w.set(HOST, [DEBUG_FINDING]);
     await w.scheduledScan(siteId);
-    const { items } = listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } });
+    const { items } = await listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } });
     expect(items).toMatchObject([{ key: 'django.debug', muted: { reason: 'staging window' } }]);
     await w.wait(30 * HOUR);
     expect(w.smtp.messages).toHaveLength(0);
@@ -173,13 +174,13 @@ describe('unreachable sites', () => {
 describe('recipients, subscriptions and digests', () => {
   it('mails each recipient only about the sites they subscribed to, by site or by tag', async () => {
     const w = await world();
-    const shop = w.addSite({ host: HOST, tags: ['shops'] });
-    const blog = w.addSite({ host: 'blog.example.test' });
-    w.addRecipient({ email: 'all@example.test' });
-    w.addRecipient({ email: 'blog@example.test', subscriptions: [{ scope: 'site', siteId: blog }] });
-    w.addRecipient({ email: 'shops@example.test', subscriptions: [{ scope: 'tag', tag: 'shops' }] });
-    const off = w.addRecipient({ email: 'off@example.test' });
-    updateRecipient({ ...w.ctx, input: { id: off, patch: { enabled: false } } });
+    const shop = await w.addSite({ host: HOST, tags: ['shops'] });
+    const blog = await w.addSite({ host: 'blog.example.test' });
+    await w.addRecipient({ email: 'all@example.test' });
+    await w.addRecipient({ email: 'blog@example.test', subscriptions: [{ scope: 'site', siteId: blog }] });
+    await w.addRecipient({ email: 'shops@example.test', subscriptions: [{ scope: 'tag', tag: 'shops' }] });
+    const off = await w.addRecipient({ email: 'off@example.test' });
+    await updateRecipient({ ...w.ctx, input: { id: off, patch: { enabled: false } } });
     await w.scheduledScan(shop);
     await w.scheduledScan(blog);
     w.set(HOST, [DEBUG_FINDING]);
@@ -194,9 +195,9 @@ describe('recipients, subscriptions and digests', () => {
 
   it('sends digest recipients critical findings at once and everything else in one daily digest', async () => {
     const w = await world();
-    w.addRecipient({ email: 'now@example.test' });
-    w.addRecipient({ email: 'daily@example.test', mode: 'digest' });
-    const siteId = w.addSite({ host: HOST, intervalMinutes: 60 });
+    await w.addRecipient({ email: 'now@example.test' });
+    await w.addRecipient({ email: 'daily@example.test', mode: 'digest' });
+    const siteId = await w.addSite({ host: HOST, intervalMinutes: 60 });
     w.clock.set(new Date('2026-03-01T09:00:00.000Z'));
     await w.scheduledScan(siteId);
 
@@ -234,34 +235,29 @@ describe('recipients, subscriptions and digests', () => {
 
   it('cancels the waiting mail of a deleted recipient', async () => {
     const { w, siteId } = await monitoredShop();
-    const leaving = w.addRecipient({ email: 'leaving@example.test' });
+    const leaving = await w.addRecipient({ email: 'leaving@example.test' });
     await w.smtp.stop();
     w.set(HOST, [DEBUG_FINDING]);
     await w.scheduledScan(siteId);
-    deleteRecipient({ ...w.ctx, input: { id: leaving } });
+    await deleteRecipient({ ...w.ctx, input: { id: leaving } });
     await w.smtp.start();
     await w.wait(HOUR);
     expect(w.smtp.messages.map((mail) => mail.envelopeTo[0])).toEqual(['ops@example.test']);
-    expect(
-      w
-        .deliveries()
-        .map((delivery) => delivery.status)
-        .sort(),
-    ).toEqual(['cancelled', 'sent']);
+    expect((await w.deliveries()).map((delivery) => delivery.status).sort()).toEqual(['cancelled', 'sent']);
   });
 });
 
 describe('flapping', () => {
   it('folds a finding that opens and closes every few minutes into one notice, then one when it settles', async () => {
     const { w, siteId } = await monitoredShop();
-    updateSite({ ...w.ctx, input: { id: siteId, patch: { intervalMinutes: 5 } } });
+    await updateSite({ ...w.ctx, input: { id: siteId, patch: { intervalMinutes: 5 } } });
     await w.scheduledScan(siteId);
-    const scansBefore = w.scanTriggers(siteId).length;
+    const scansBefore = (await w.scanTriggers(siteId)).length;
     for (let cycle = 0; cycle < 12; cycle++) {
       w.set(HOST, cycle % 2 === 0 ? [DEBUG_FINDING] : []);
       await w.scheduledScan(siteId);
     }
-    const scans = w.scanTriggers(siteId).length - scansBefore;
+    const scans = (await w.scanTriggers(siteId)).length - scansBefore;
     expect(scans).toBe(24);
     expect(w.smtp.messages.map((mail) => mail.subject)).toEqual([
       `[Vigil] ${HOST}: Django DEBUG is on (A+ → F)`,
@@ -269,9 +265,9 @@ describe('flapping', () => {
       `[Vigil] ${HOST}: flapping: Django DEBUG is on (A+ → F)`,
     ]);
     expect(w.smtp.messages[2]?.text).toContain('Opened and resolved 3 times within the last hour, now open');
-    expect(listIncidents({ ...w.ctx, input: { status: 'all', limit: 10, offset: 0 } }).items).toMatchObject([
-      { key: 'django.debug', status: 'resolved', flapping: true, reopenCount: 5 },
-    ]);
+    expect(
+      (await listIncidents({ ...w.ctx, input: { status: 'all', limit: 10, offset: 0 } })).items,
+    ).toMatchObject([{ key: 'django.debug', status: 'resolved', flapping: true, reopenCount: 5 }]);
 
     // An hour without a change: one last mail says how it ended.
     await w.wait(HOUR);
@@ -289,32 +285,34 @@ describe('the outbox', () => {
     await w.smtp.stop();
     w.set(HOST, [DEBUG_FINDING]);
     await w.scheduledScan(siteId);
-    const [waiting] = w.deliveries();
+    const [waiting] = await w.deliveries();
     expect(waiting).toMatchObject({ status: 'pending', attempts: 1 });
     expect(waiting?.lastError).toMatch(/ECONNREFUSED/);
     // random 0.5: 22.5 s after the first failure, then 45 s.
     expect(waiting!.nextAttemptAt.getTime() - w.clock.now().getTime()).toBe(22_500);
     await w.wait(10_000);
-    expect(w.deliveries()[0]).toMatchObject({ attempts: 1 });
+    expect((await w.deliveries())[0]).toMatchObject({ attempts: 1 });
     await w.wait(15_000);
-    expect(w.deliveries()[0]).toMatchObject({ status: 'pending', attempts: 2 });
+    expect((await w.deliveries())[0]).toMatchObject({ status: 'pending', attempts: 2 });
 
     await w.smtp.start();
     await w.wait(30_000);
-    expect(w.deliveries()[0]).toMatchObject({ status: 'pending', attempts: 2 });
+    expect((await w.deliveries())[0]).toMatchObject({ status: 'pending', attempts: 2 });
     await w.wait(30_000);
-    expect(w.deliveries()[0]).toMatchObject({ status: 'sent', attempts: 3, lastError: null });
+    expect((await w.deliveries())[0]).toMatchObject({ status: 'sent', attempts: 3, lastError: null });
     for (let round = 0; round < 5; round++) await w.wait(HOUR);
     expect(w.smtp.messages).toHaveLength(1);
-    expect(w.smtp.messages[0]?.messageId).toBe(w.deliveries()[0]?.messageId);
+    expect(w.smtp.messages[0]?.messageId).toBe((await w.deliveries())[0]?.messageId);
   });
 
   it('gives up on an address the server refuses, and says why', async () => {
     const { w, siteId } = await monitoredShop({ smtp: { refuse: ['gone@example.test'] } });
-    w.addRecipient({ email: 'gone@example.test' });
+    await w.addRecipient({ email: 'gone@example.test' });
     w.set(HOST, [DEBUG_FINDING]);
     await w.scheduledScan(siteId);
-    const byAddress = Object.fromEntries(w.deliveries().map((delivery) => [delivery.address, delivery]));
+    const byAddress = Object.fromEntries(
+      (await w.deliveries()).map((delivery) => [delivery.address, delivery]),
+    );
     expect(byAddress['ops@example.test']).toMatchObject({ status: 'sent', attempts: 1 });
     expect(byAddress['gone@example.test']).toMatchObject({ status: 'failed', attempts: 1 });
     expect(byAddress['gone@example.test']?.lastError).toMatch(/550/);
@@ -342,7 +340,7 @@ describe('the outbox', () => {
 describe('certificate expiry', () => {
   it('warns when the certificate enters the 30-day window, then at 14, 7 and 1 days, once each', async () => {
     const { w, siteId } = await monitoredShop();
-    updateSite({ ...w.ctx, input: { id: siteId, patch: { intervalMinutes: 12 * 60 } } });
+    await updateSite({ ...w.ctx, input: { id: siteId, patch: { intervalMinutes: 12 * 60 } } });
     const notAfter = new Date(w.clock.now().getTime() + 20 * 24 * HOUR + HOUR);
     const expiring = makeFinding('tls.cert.expiring', { evidence: `notAfter ${notAfter.toISOString()}` });
     w.set(HOST, [expiring], { notAfter });
@@ -351,8 +349,9 @@ describe('certificate expiry', () => {
       `[Vigil] ${HOST}: Certificate expires soon: 19 days left (A+ → A)`,
     ]);
     // Acknowledged: no daily reminders, but each threshold still warns once.
-    const [incident] = listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } }).items;
-    acknowledgeIncident({ ...w.ctx, input: { id: incident!.id } });
+    const [incident] = (await listIncidents({ ...w.ctx, input: { status: 'open', limit: 10, offset: 0 } }))
+      .items;
+    await acknowledgeIncident({ ...w.ctx, input: { id: incident!.id } });
     for (let scan = 0; scan < 40; scan++) await w.scheduledScan(siteId);
     expect(w.smtp.messages.map((mail) => mail.subject).slice(1)).toEqual([
       `[Vigil] ${HOST}: Certificate expires soon: 14 days left`,

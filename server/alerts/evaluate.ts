@@ -1,16 +1,16 @@
-import { and, asc, count, eq, gt, gte, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db';
+import type { Db, DbOrTx, Tx } from '../db';
 import {
   alertMutes,
   alertSiteStates,
   incidentEvents,
   incidents,
-  isActiveScan,
   SCAN_TRIGGERS,
   scans,
   sites,
 } from '../db/schema';
+import { lockedForUpdate } from '../db/sql';
 import { type FindingId, isFindingId } from '../scan/catalogue';
 import { GRADES } from '../scan/grade';
 import { type Finding, type Grade, SEVERITIES, SEVERITY_RANK } from '../scan/types';
@@ -27,13 +27,14 @@ import {
 } from './engine';
 import { type AlertKey, isAlertKey } from './keys';
 import { type MailSettings, type PendingEvent, recordSiteEvents } from './notify';
-import type { Tx } from './outbox';
 import type { MailItem } from './render';
 
 /**
  * The I/O around the engine: read a finished scan and the site's incidents, run evaluateScan, and write
  * its decisions — incidents, events, mail and outbox rows, the site's memory and a confirmation scan —
- * in one transaction. Evaluating a scan twice is a no-op (the memory records the last scan evaluated).
+ * in one transaction. Any number of processes may evaluate at once: each transaction first locks the
+ * site's row, then takes the site's oldest finished scan after the last one evaluated (recorded with the
+ * memory), so a site's scans are evaluated one at a time, in order, each exactly once.
  */
 
 export interface AlertIo {
@@ -43,13 +44,11 @@ export interface AlertIo {
 }
 
 export interface EvaluationReport {
-  evaluated: boolean;
+  scanId: number;
   mailId: number | null;
   confirmScanId: number | null;
 }
 
-const NOTHING: EvaluationReport = { evaluated: false, mailId: null, confirmScanId: null };
-const IMMEDIATE = { behavior: 'immediate' } as const;
 const DAY_MS = 86_400_000;
 const TRANSITIONS = ['opened', 'reopened', 'resolved'] as const;
 
@@ -116,11 +115,11 @@ export function worstFindings(findings: readonly Finding[]): Partial<Record<Find
 type ScanRow = typeof scans.$inferSelect;
 
 /** What the engine needs from a finished scan; null for scans that could not run (they say nothing). */
-function observe(db: Db, scan: ScanRow): Observation | null {
+async function observe(tx: Tx, scan: ScanRow): Promise<Observation | null> {
   if (scan.outcome !== 'ok' && scan.outcome !== 'unreachable') return null;
   const at = (scan.finishedAt ?? scan.startedAt ?? scan.queuedAt).getTime();
   const scannedAt = (scan.startedAt ?? scan.finishedAt ?? scan.queuedAt).getTime();
-  const context = scan.contextSetId === null ? null : loadContext(db, scan.contextSetId);
+  const context = scan.contextSetId === null ? null : await loadContext(tx, scan.contextSetId);
   const notAfter = context?.tls?.notAfter ?? null;
   const notAfterMs = notAfter ? Date.parse(notAfter) : Number.NaN;
   return {
@@ -128,7 +127,7 @@ function observe(db: Db, scan: ScanRow): Observation | null {
     at,
     trigger: scan.trigger,
     reachable: scan.outcome === 'ok',
-    findings: scan.findingSetId === null ? {} : worstFindings(loadFindings(db, scan.findingSetId)),
+    findings: scan.findingSetId === null ? {} : worstFindings(await loadFindings(tx, scan.findingSetId)),
     grade: scan.grade,
     score: scan.score,
     cert:
@@ -142,26 +141,27 @@ function observe(db: Db, scan: ScanRow): Observation | null {
 type IncidentRow = typeof incidents.$inferSelect;
 
 /** The site's open incidents and those resolved within the flap window, with their recent transitions. */
-function loadIncidents(
+async function loadIncidents(
   tx: Tx,
   siteId: number,
   at: Date,
-): { rows: IncidentRow[]; snapshots: IncidentSnapshot[] } {
+): Promise<{ rows: IncidentRow[]; snapshots: IncidentSnapshot[] }> {
   const windowStart = new Date(at.getTime() - FLAP_WINDOW_MS);
-  const rows = tx
-    .select()
-    .from(incidents)
-    .where(
-      and(
-        eq(incidents.siteId, siteId),
-        or(eq(incidents.status, 'open'), gte(incidents.resolvedAt, windowStart)),
-      ),
-    )
-    .all()
-    .filter((row) => isAlertKey(row.key));
+  const rows = (
+    await tx
+      .select()
+      .from(incidents)
+      .where(
+        and(
+          eq(incidents.siteId, siteId),
+          or(eq(incidents.status, 'open'), gte(incidents.resolvedAt, windowStart)),
+        ),
+      )
+      .orderBy(asc(incidents.id))
+  ).filter((row) => isAlertKey(row.key));
   const counts = new Map<number, number>();
   if (rows.length > 0)
-    for (const row of tx
+    for (const row of await tx
       .select({ incidentId: incidentEvents.incidentId, n: count() })
       .from(incidentEvents)
       .where(
@@ -174,8 +174,7 @@ function loadIncidents(
           gt(incidentEvents.at, windowStart),
         ),
       )
-      .groupBy(incidentEvents.incidentId)
-      .all())
+      .groupBy(incidentEvents.incidentId))
       counts.set(row.incidentId, row.n);
   return {
     rows,
@@ -193,27 +192,42 @@ function loadIncidents(
 }
 
 /** Keys muted on the site now. */
-export function mutedKeys(tx: Pick<Tx, 'select'>, siteId: number, at: Date): Set<string> {
-  return new Set(
-    tx
-      .select({ key: alertMutes.key })
-      .from(alertMutes)
-      .where(and(eq(alertMutes.siteId, siteId), gt(alertMutes.expiresAt, at)))
-      .all()
-      .map((row) => row.key),
-  );
+export async function mutedKeys(tx: DbOrTx, siteId: number, at: Date): Promise<Set<string>> {
+  const rows = await tx
+    .select({ key: alertMutes.key })
+    .from(alertMutes)
+    .where(and(eq(alertMutes.siteId, siteId), gt(alertMutes.expiresAt, at)));
+  return new Set(rows.map((row) => row.key));
 }
 
-function saveMemory(tx: Tx, siteId: number, lastScanId: number, memory: SiteMemory | null, at: Date): void {
+async function saveMemory(
+  tx: Tx,
+  siteId: number,
+  lastScanId: number,
+  memory: SiteMemory | null,
+  at: Date,
+): Promise<void> {
   const json = JSON.stringify(memory);
-  tx.insert(alertSiteStates)
+  await tx
+    .insert(alertSiteStates)
     .values({ siteId, lastScanId, memory: json, updatedAt: at })
-    .onConflictDoUpdate({ target: alertSiteStates.siteId, set: { lastScanId, memory: json, updatedAt: at } })
-    .run();
+    .onConflictDoUpdate({ target: alertSiteStates.siteId, set: { lastScanId, memory: json, updatedAt: at } });
+}
+
+/**
+ * Locks the site's row for the rest of the transaction: the one lock every alert transaction about a
+ * site takes first (evaluation, reminders, the end of flapping), so they run one after the other
+ * whichever process runs them. False when the site is gone.
+ */
+export async function lockSiteForAlerts(tx: Tx, siteId: number): Promise<boolean> {
+  const locked = await lockedForUpdate(
+    tx.select({ id: sites.id }).from(sites).where(eq(sites.id, siteId)).limit(1),
+  );
+  return locked.length > 0;
 }
 
 /** Turns the engine's changes into incident rows and the events (with mail items) that tell of them. */
-function applyChanges(
+async function applyChanges(
   tx: Tx,
   input: {
     changes: readonly AlertChange[];
@@ -223,7 +237,7 @@ function applyChanges(
     scanId: number;
     at: Date;
   },
-): PendingEvent[] {
+): Promise<PendingEvent[]> {
   const { at, scanId } = input;
   const rowById = new Map(input.rows.map((row) => [row.id, row]));
   const transitionsOf = (id: number | null) =>
@@ -247,8 +261,8 @@ function applyChanges(
         updatedAt: at,
       };
       const earlier = change.reopen === null ? undefined : rowById.get(change.reopen);
-      const incidentId = earlier
-        ? tx
+      const [written] = earlier
+        ? await tx
             .update(incidents)
             .set({
               ...values,
@@ -261,12 +275,12 @@ function applyChanges(
             })
             .where(eq(incidents.id, earlier.id))
             .returning({ id: incidents.id })
-            .get().id
-        : tx
+        : await tx
             .insert(incidents)
             .values({ siteId: input.siteId, ...values })
-            .returning({ id: incidents.id })
-            .get().id;
+            .returning({ id: incidents.id });
+      if (!written) throw new Error(`incident ${change.key} of site ${input.siteId} was not written`);
+      const incidentId = written.id;
       const type = earlier ? 'reopened' : 'opened';
       const item: MailItem = {
         incidentId,
@@ -297,10 +311,10 @@ function applyChanges(
     const row = rowById.get(change.incidentId);
     if (!row) continue;
     if (change.type === 'worse' || change.type === 'severity') {
-      tx.update(incidents)
+      await tx
+        .update(incidents)
         .set({ severity: change.to, evidence: change.evidence, updatedAt: at })
-        .where(eq(incidents.id, row.id))
-        .run();
+        .where(eq(incidents.id, row.id));
       const notify = change.type === 'worse' && change.notify;
       push({
         incidentId: row.id,
@@ -322,7 +336,8 @@ function applyChanges(
           : null,
       });
     } else if (change.type === 'resolve') {
-      tx.update(incidents)
+      await tx
+        .update(incidents)
         .set({
           status: 'resolved',
           resolvedAt: at,
@@ -330,8 +345,7 @@ function applyChanges(
           updatedAt: at,
           ...(change.flap === 'starts' ? { flappingSince: at } : {}),
         })
-        .where(eq(incidents.id, row.id))
-        .run();
+        .where(eq(incidents.id, row.id));
       const item: MailItem = {
         incidentId: row.id,
         key: change.key,
@@ -385,80 +399,114 @@ function applyChanges(
   return events;
 }
 
-/** Runs the engine over one finished scan, once; the scheduler calls it after every scan it records. */
-export function evaluateFinishedScan(io: AlertIo, scanId: number): EvaluationReport {
-  const { db } = io;
-  return db.transaction((tx) => {
-    const found = tx
+type EvaluationStep = EvaluationReport | 'none' | 'gone';
+
+/**
+ * One transaction: lock the site, take its next finished scan the engine has not seen and evaluate it.
+ * The next scan is the oldest after the last one evaluated; a site the engine has never seen starts
+ * from its newest, so old history never turns into mail.
+ */
+async function evaluateNextScan(io: AlertIo, siteId: number): Promise<EvaluationStep> {
+  return io.db.transaction(async (tx) => {
+    if (!(await lockSiteForAlerts(tx, siteId))) return 'gone';
+    const [state] = await tx
+      .select()
+      .from(alertSiteStates)
+      .where(eq(alertSiteStates.siteId, siteId))
+      .limit(1);
+    const [found] = await tx
       .select({ scan: scans, host: sites.host, enabled: sites.enabled })
       .from(scans)
       .innerJoin(sites, eq(sites.id, scans.siteId))
-      .where(and(eq(scans.id, scanId), eq(scans.state, 'done')))
-      .get();
-    if (!found) return NOTHING;
+      .where(
+        and(
+          eq(scans.siteId, siteId),
+          eq(scans.state, 'done'),
+          state ? gt(scans.id, state.lastScanId) : undefined,
+        ),
+      )
+      .orderBy(state ? asc(scans.id) : desc(scans.id))
+      .limit(1);
+    if (!found) return 'none';
     const { scan } = found;
-    const state = tx.select().from(alertSiteStates).where(eq(alertSiteStates.siteId, scan.siteId)).get();
-    if (state && state.lastScanId >= scan.id) return NOTHING;
     const at = io.now();
     const memory = state ? parseMemory(state.memory) : null;
-    // Same connection, same transaction: better-sqlite3 runs the callback synchronously.
-    const observation = observe(db, scan);
+    const observation = await observe(tx, scan);
     if (!observation) {
-      saveMemory(tx, scan.siteId, scan.id, memory, at);
-      return { ...NOTHING, evaluated: true };
+      await saveMemory(tx, siteId, scan.id, memory, at);
+      return { scanId: scan.id, mailId: null, confirmScanId: null };
     }
-    const { rows, snapshots } = loadIncidents(tx, scan.siteId, at);
+    const { rows, snapshots } = await loadIncidents(tx, siteId, at);
     const evaluation = evaluateScan({
       memory,
       observation,
       incidents: snapshots,
-      muted: mutedKeys(tx, scan.siteId, at),
-      settings: getAlertSettings({ db }),
+      muted: await mutedKeys(tx, siteId, at),
+      settings: await getAlertSettings({ db: tx }),
       now: at.getTime(),
     });
-    const events = applyChanges(tx, {
+    const events = await applyChanges(tx, {
       changes: evaluation.changes,
       rows,
       snapshots,
-      siteId: scan.siteId,
+      siteId,
       scanId: scan.id,
       at,
     });
-    const mailId = recordSiteEvents(tx, {
+    const mailId = await recordSiteEvents(tx, {
       kind: 'change',
-      site: { id: scan.siteId, host: found.host },
+      site: { id: siteId, host: found.host },
       grade: evaluation.grade,
       events,
       at,
       mail: io.mail,
     });
-    saveMemory(tx, scan.siteId, scan.id, evaluation.memory, at);
+    await saveMemory(tx, siteId, scan.id, evaluation.memory, at);
     let confirmScanId: number | null = null;
     if (evaluation.confirm && found.enabled) {
-      const active = tx
-        .select({ id: scans.id })
-        .from(scans)
-        .where(and(eq(scans.siteId, scan.siteId), isActiveScan(scans.state)))
-        .get();
-      // A scan already waiting (someone pressed "scan now") confirms just as well.
-      if (!active)
-        confirmScanId = tx
-          .insert(scans)
-          .values({ siteId: scan.siteId, trigger: 'confirm', state: 'queued', queuedAt: at })
-          .returning({ id: scans.id })
-          .get().id;
+      // A scan already waiting (someone pressed "scan now") confirms just as well: the partial unique
+      // index on active scans turns this insert into nothing then.
+      const [queued] = await tx
+        .insert(scans)
+        .values({ siteId, trigger: 'confirm', state: 'queued', queuedAt: at })
+        .onConflictDoNothing()
+        .returning({ id: scans.id });
+      confirmScanId = queued?.id ?? null;
     }
-    return { evaluated: true, mailId, confirmScanId };
-  }, IMMEDIATE);
+    return { scanId: scan.id, mailId, confirmScanId };
+  });
+}
+
+/**
+ * Evaluates every finished scan of the site the engine has not seen, in order, one transaction each.
+ * Safe to call from any process at any time: what another process evaluated meanwhile is skipped.
+ */
+export async function evaluateSiteScans(io: AlertIo, siteId: number): Promise<EvaluationReport[]> {
+  const reports: EvaluationReport[] = [];
+  for (;;) {
+    const step = await evaluateNextScan(io, siteId);
+    if (step === 'none' || step === 'gone') return reports;
+    reports.push(step);
+  }
+}
+
+/** The scheduler's hook after it records a scan: evaluates it, and any of the site's scans before it not yet evaluated. */
+export async function evaluateFinishedScan(io: AlertIo, scanId: number): Promise<EvaluationReport[]> {
+  const [scan] = await io.db
+    .select({ siteId: scans.siteId })
+    .from(scans)
+    .where(eq(scans.id, scanId))
+    .limit(1);
+  return scan ? evaluateSiteScans(io, scan.siteId) : [];
 }
 
 /**
  * Start-up catch-up: scans recorded but not evaluated (a crash between the two) are evaluated in order.
- * A site the engine has never seen starts from its newest scan, so old history never turns into mail.
+ * Several processes starting at once share the work safely (evaluateSiteScans).
  */
-export function evaluatePendingScans(io: AlertIo): EvaluationReport[] {
-  const behind = io.db
-    .select({ siteId: sites.id, newest: sites.lastScanId, evaluated: alertSiteStates.lastScanId })
+export async function evaluatePendingScans(io: AlertIo): Promise<EvaluationReport[]> {
+  const behind = await io.db
+    .select({ siteId: sites.id })
     .from(sites)
     .leftJoin(alertSiteStates, eq(alertSiteStates.siteId, sites.id))
     .where(
@@ -467,21 +515,8 @@ export function evaluatePendingScans(io: AlertIo): EvaluationReport[] {
         or(isNull(alertSiteStates.lastScanId), lt(alertSiteStates.lastScanId, sites.lastScanId)),
       ),
     )
-    .all();
+    .orderBy(asc(sites.id));
   const reports: EvaluationReport[] = [];
-  for (const site of behind) {
-    if (site.newest === null) continue;
-    const scanIds =
-      site.evaluated === null
-        ? [site.newest]
-        : io.db
-            .select({ id: scans.id })
-            .from(scans)
-            .where(and(eq(scans.siteId, site.siteId), eq(scans.state, 'done'), gt(scans.id, site.evaluated)))
-            .orderBy(asc(scans.id))
-            .all()
-            .map((row) => row.id);
-    for (const scanId of scanIds) reports.push(evaluateFinishedScan(io, scanId));
-  }
+  for (const site of behind) reports.push(...(await evaluateSiteScans(io, site.siteId)));
   return reports;
 }

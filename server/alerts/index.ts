@@ -27,6 +27,8 @@ export interface AlertsOptions {
   /** Time between rounds of the worker; 0 runs none (tests call runOnce()). */
   pollMs?: number;
   retry?: RetryPolicy;
+  /** How long a claimed delivery belongs to this sender (outbox.ts DEFAULT_LEASE_MS). */
+  leaseMs?: number;
   log?: (line: string) => void;
 }
 
@@ -36,10 +38,14 @@ export interface RoundReport extends HousekeepingReport {
 }
 
 export interface Alerts {
-  /** The scheduler's hook after it records a scan: evaluate it and mail what it confirmed. */
-  onScanFinished(scanId: number): void;
+  /**
+   * The scheduler's hook after it records a scan: evaluate it (with any earlier scans of the site not yet
+   * evaluated) and mail what it confirmed. Never rejects: a failure is logged, and the site's next
+   * evaluation, in this process or another, catches up.
+   */
+  onScanFinished(scanId: number): Promise<void>;
   /** Catches up on scans not yet evaluated, re-arms the outbox and starts the worker. */
-  start(): void;
+  start(): Promise<void>;
   /** One round: reminders, flapping, digests, then every due delivery. */
   runOnce(): Promise<RoundReport>;
   /** Asks for a round soon (a mail was just written). */
@@ -78,7 +84,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
     let sent = 0;
     let failed = 0;
     if (!mailer) {
-      const waiting = countWaitingDeliveries(db);
+      const waiting = await countWaitingDeliveries(db);
       if (waiting > 0 && !warnedNoMailer) {
         warnedNoMailer = true;
         log(`vigil: ${waiting} alert mails wait in the outbox: set VIGIL_SMTP_URL to send them`);
@@ -86,18 +92,19 @@ export function createAlerts(options: AlertsOptions): Alerts {
       return { sent, failed };
     }
     while (!stopping) {
-      const claimed = claimDueDeliveries(db, now(), BATCH);
+      const claimed = await claimDueDeliveries(db, {
+        at: now(),
+        limit: BATCH,
+        ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+      });
       if (claimed.length === 0) break;
       for (const delivery of claimed) {
         try {
           await mailer.send(delivery.mail);
-          markSent(db, delivery.id, now());
-          sent += 1;
         } catch (error) {
           const permanent = error instanceof DeliveryError && error.permanent;
-          const next = markFailed(db, {
-            deliveryId: delivery.id,
-            attempts: delivery.attempts,
+          const next = await markFailed(db, {
+            claim: delivery,
             error: errorMessage(error),
             permanent,
             at: now(),
@@ -108,7 +115,10 @@ export function createAlerts(options: AlertsOptions): Alerts {
           log(
             `vigil: mail ${delivery.mail.messageId} to ${delivery.mail.to} failed (${errorMessage(error)}); ${next ? `retry at ${next.toISOString()}` : 'refused for good'}`,
           );
+          continue;
         }
+        await markSent(db, delivery, now());
+        sent += 1;
       }
     }
     return { sent, failed };
@@ -117,7 +127,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
   async function oneRound(): Promise<RoundReport> {
     let housekeeping: HousekeepingReport = { reminders: 0, settled: 0, digests: 0 };
     try {
-      housekeeping = runHousekeeping(io);
+      housekeeping = await runHousekeeping(io);
     } catch (error) {
       log(`vigil: alert housekeeping failed: ${errorMessage(error)}`);
     }
@@ -160,22 +170,35 @@ export function createAlerts(options: AlertsOptions): Alerts {
   }
 
   return {
-    onScanFinished(scanId) {
+    async onScanFinished(scanId) {
       try {
-        const report = evaluateFinishedScan(io, scanId);
-        if (report.mailId !== null) kick();
+        const reports = await evaluateFinishedScan(io, scanId);
+        if (reports.some((report) => report.mailId !== null)) kick();
       } catch (error) {
         log(`vigil: could not evaluate scan ${scanId} for alerts: ${errorMessage(error)}`);
       }
     },
 
-    start() {
+    async start() {
       if (started) return;
       started = true;
-      const caughtUp = evaluatePendingScans(io).filter((report) => report.evaluated).length;
-      if (caughtUp > 0) log(`vigil: evaluated ${caughtUp} scans recorded before the last stop`);
-      const rearmed = rearmDeliveries(db, now());
-      if (rearmed > 0) log(`vigil: ${rearmed} alert mails in the outbox, sending now`);
+      // Other processes may be starting too: both steps only take work under locks, so they share it.
+      try {
+        const caughtUp = (await evaluatePendingScans(io)).length;
+        if (caughtUp > 0) log(`vigil: evaluated ${caughtUp} scans recorded before the last stop`);
+      } catch (error) {
+        log(`vigil: could not catch up on scans not yet evaluated for alerts: ${errorMessage(error)}`);
+      }
+      try {
+        const { rearmed, leased } = await rearmDeliveries(db, now());
+        if (rearmed > 0) log(`vigil: ${rearmed} alert mails in the outbox, sending now`);
+        if (leased > 0)
+          log(
+            `vigil: ${leased} alert mails were being sent; unless their sender settles them, they go out again when its lease ends`,
+          );
+      } catch (error) {
+        log(`vigil: could not re-arm the alert outbox: ${errorMessage(error)}`);
+      }
       schedule(0);
     },
 
@@ -187,7 +210,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
       stopping = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      // A send cut short here stays `sending` and goes out again at the next start.
+      // A send cut short here stays `sending` and goes out again (from any process) when its lease ends.
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([
         round?.catch(() => undefined),

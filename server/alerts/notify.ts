@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
+import type { Tx } from '../db';
 import {
   alertRecipients,
   alertSubscriptions,
@@ -10,7 +11,7 @@ import {
   siteTags,
 } from '../db/schema';
 import type { Severity } from '../scan/types';
-import { enqueueMail, type Tx } from './outbox';
+import { enqueueMail } from './outbox';
 import { type MailItem, type MailSite, renderSiteMail, type SiteMailModel } from './render';
 
 /** Where mails point and which domain their Message-IDs carry. */
@@ -36,13 +37,10 @@ export interface Recipient {
 }
 
 /** Enabled recipients subscribed to the site: to every site, to it by id, or to one of its tags. */
-export function recipientsForSite(tx: Tx, siteId: number): Recipient[] {
-  const tags = tx
-    .select({ tag: siteTags.tag })
-    .from(siteTags)
-    .where(eq(siteTags.siteId, siteId))
-    .all()
-    .map((row) => row.tag);
+export async function recipientsForSite(tx: Tx, siteId: number): Promise<Recipient[]> {
+  const tags = (await tx.select({ tag: siteTags.tag }).from(siteTags).where(eq(siteTags.siteId, siteId))).map(
+    (row) => row.tag,
+  );
   const scopes: SQL[] = [
     and(isNull(alertSubscriptions.siteId), isNull(alertSubscriptions.tag))!,
     eq(alertSubscriptions.siteId, siteId),
@@ -53,8 +51,7 @@ export function recipientsForSite(tx: Tx, siteId: number): Recipient[] {
     .from(alertRecipients)
     .innerJoin(alertSubscriptions, eq(alertSubscriptions.recipientId, alertRecipients.id))
     .where(and(eq(alertRecipients.enabled, true), or(...scopes)))
-    .orderBy(asc(alertRecipients.id))
-    .all();
+    .orderBy(asc(alertRecipients.id));
 }
 
 /**
@@ -62,7 +59,7 @@ export function recipientsForSite(tx: Tx, siteId: number): Recipient[] {
  * now: immediate recipients, and digest recipients too when a critical item is in it. Digest recipients
  * otherwise find the events in their next digest. Returns the mail id, if a mail was written.
  */
-export function recordSiteEvents(
+export async function recordSiteEvents(
   tx: Tx,
   input: {
     kind: Exclude<MailKind, 'digest'>;
@@ -72,16 +69,16 @@ export function recordSiteEvents(
     at: Date;
     mail: MailSettings;
   },
-): number | null {
+): Promise<number | null> {
   const items = input.events.flatMap((event) => (event.item ? [event.item] : []));
   let mailId: number | null = null;
   if (items.length > 0) {
     const critical = items.some((item) => item.severity === 'critical');
-    const recipients = recipientsForSite(tx, input.site.id).filter(
+    const recipients = (await recipientsForSite(tx, input.site.id)).filter(
       (recipient) => recipient.mode === 'immediate' || critical,
     );
     if (recipients.length > 0)
-      mailId = enqueueMail(tx, {
+      mailId = await enqueueMail(tx, {
         kind: input.kind,
         siteId: input.site.id,
         rendered: renderSiteMail({
@@ -97,22 +94,20 @@ export function recordSiteEvents(
         domain: input.mail.domain,
       });
     const told = [...new Set(items.map((item) => item.incidentId))];
-    tx.update(incidents).set({ lastNotifiedAt: input.at }).where(inArray(incidents.id, told)).run();
+    await tx.update(incidents).set({ lastNotifiedAt: input.at }).where(inArray(incidents.id, told));
   }
   if (input.events.length > 0)
-    tx.insert(incidentEvents)
-      .values(
-        input.events.map((event) => ({
-          incidentId: event.incidentId,
-          type: event.type,
-          at: input.at,
-          severity: event.severity,
-          scanId: event.scanId,
-          notify: event.item !== null,
-          mailId: event.item ? mailId : null,
-          detail: event.detail,
-        })),
-      )
-      .run();
+    await tx.insert(incidentEvents).values(
+      input.events.map((event) => ({
+        incidentId: event.incidentId,
+        type: event.type,
+        at: input.at,
+        severity: event.severity,
+        scanId: event.scanId,
+        notify: event.item !== null,
+        mailId: event.item ? mailId : null,
+        detail: event.detail,
+      })),
+    );
   return mailId;
 }

@@ -27,59 +27,59 @@ const testMailSchema = z
 /** Alert settings, recipients and their subscriptions, mutes, and the test-send button. */
 export function alertRoutes(mail: MailDeps) {
   return new Hono<AppEnv>()
-    .get('/status', (c) =>
+    .get('/status', async (c) =>
       c.json({
         smtp: mail.mailer?.server ?? null,
         from: mail.mailFrom,
         publicUrl: mail.publicUrl,
-        waiting: countWaitingDeliveries(c.var.ctx.db),
+        waiting: await countWaitingDeliveries(c.var.ctx.db),
       }),
     )
-    .get('/settings', (c) => c.json(getAlertSettings(c.var.ctx)))
-    .patch('/settings', requireJson, validate('json', alertSettingsPatchSchema), (c) =>
-      c.json(updateAlertSettings({ ...c.var.ctx, input: c.req.valid('json') })),
+    .get('/settings', async (c) => c.json(await getAlertSettings(c.var.ctx)))
+    .patch('/settings', requireJson, validate('json', alertSettingsPatchSchema), async (c) =>
+      c.json(await updateAlertSettings({ ...c.var.ctx, input: c.req.valid('json') })),
     )
-    .get('/recipients', (c) => c.json(listRecipients(c.var.ctx)))
-    .post('/recipients', requireJson, validate('json', newRecipientSchema), (c) => {
-      const recipient = createRecipient({ ...c.var.ctx, input: c.req.valid('json') });
+    .get('/recipients', async (c) => c.json(await listRecipients(c.var.ctx)))
+    .post('/recipients', requireJson, validate('json', newRecipientSchema), async (c) => {
+      const recipient = await createRecipient({ ...c.var.ctx, input: c.req.valid('json') });
       c.header('Location', `/api/alerts/recipients/${recipient.id}`);
       return c.json(recipient, 201);
     })
-    .get('/recipients/:id', validate('param', idParamSchema), (c) =>
-      c.json(getRecipient({ ...c.var.ctx, input: c.req.valid('param') })),
+    .get('/recipients/:id', validate('param', idParamSchema), async (c) =>
+      c.json(await getRecipient({ ...c.var.ctx, input: c.req.valid('param') })),
     )
     .patch(
       '/recipients/:id',
       validate('param', idParamSchema),
       requireJson,
       validate('json', recipientPatchSchema),
-      (c) =>
+      async (c) =>
         c.json(
-          updateRecipient({
+          await updateRecipient({
             ...c.var.ctx,
             input: { id: c.req.valid('param').id, patch: c.req.valid('json') },
           }),
         ),
     )
-    .delete('/recipients/:id', validate('param', idParamSchema), (c) => {
-      deleteRecipient({ ...c.var.ctx, input: c.req.valid('param') });
+    .delete('/recipients/:id', validate('param', idParamSchema), async (c) => {
+      await deleteRecipient({ ...c.var.ctx, input: c.req.valid('param') });
       return c.body(null, 204);
     })
-    .get('/mutes', validate('query', muteListQuerySchema), (c) =>
-      c.json(listMutes({ ...c.var.ctx, input: c.req.valid('query') })),
+    .get('/mutes', validate('query', muteListQuerySchema), async (c) =>
+      c.json(await listMutes({ ...c.var.ctx, input: c.req.valid('query') })),
     )
-    .post('/mutes', requireJson, validate('json', newMuteSchema), (c) => {
-      const mute = createMute({ ...c.var.ctx, input: c.req.valid('json') });
+    .post('/mutes', requireJson, validate('json', newMuteSchema), async (c) => {
+      const mute = await createMute({ ...c.var.ctx, input: c.req.valid('json') });
       return c.json(mute, 201);
     })
-    .delete('/mutes/:id', validate('param', idParamSchema), (c) => {
-      endMute({ ...c.var.ctx, input: c.req.valid('param') });
+    .delete('/mutes/:id', validate('param', idParamSchema), async (c) => {
+      await endMute({ ...c.var.ctx, input: c.req.valid('param') });
       return c.body(null, 204);
     })
     .post('/test', requireJson, validate('json', testMailSchema), async (c) => {
       const { to } = c.req.valid('json');
       const result = await sendTestMail(mail, {
-        to: to ? [to] : enabledRecipientEmails(c.var.ctx),
+        to: to ? [to] : await enabledRecipientEmails(c.var.ctx),
         at: c.var.ctx.now(),
       });
       return c.json(result);

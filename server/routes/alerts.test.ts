@@ -12,13 +12,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function testApp(): TestApp {
-  const t = createTestApp();
+async function testApp(): Promise<TestApp> {
+  const t = await createTestApp();
   cleanups.push(() => t.close());
   return t;
 }
 
-function addShop(t: TestApp) {
+function addShop(t: TestApp): ReturnType<typeof createSite> {
   return createSite({
     db: t.db,
     now: t.clock.now,
@@ -28,7 +28,9 @@ function addShop(t: TestApp) {
 }
 
 /** The same app, now with a mail transport to a real SMTP server. */
-async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createSignedInApp>; smtp: SmtpSink }> {
+async function withMail(
+  t: TestApp,
+): Promise<{ app: Awaited<ReturnType<typeof createSignedInApp>>; smtp: SmtpSink }> {
   const smtp = await startSmtpSink();
   cleanups.push(() => smtp.stop());
   const mailer = createSmtpMailer({
@@ -37,8 +39,8 @@ async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createSign
     timeoutMs: 10_000,
   });
   cleanups.push(() => mailer.close());
-  const app = createSignedInApp({
-    db: t.db,
+  const app = await createSignedInApp({
+    database: t.database,
     scheduler: t.scheduler,
     defaults: TEST_DEFAULTS,
     now: t.clock.now,
@@ -50,8 +52,8 @@ async function withMail(t: TestApp): Promise<{ app: ReturnType<typeof createSign
 
 describe('/api/alerts/recipients', () => {
   it('creates a recipient for every site by default, lists, updates subscriptions and deletes', async () => {
-    const t = testApp();
-    const site = addShop(t);
+    const t = await testApp();
+    const site = await addShop(t);
     const created = await t.app.request(
       '/api/alerts/recipients',
       jsonRequest('POST', { email: 'Ops@Example.TEST' }),
@@ -92,7 +94,7 @@ describe('/api/alerts/recipients', () => {
   });
 
   it('refuses duplicates, bad addresses and subscriptions to unknown sites', async () => {
-    const t = testApp();
+    const t = await testApp();
     await t.app.request('/api/alerts/recipients', jsonRequest('POST', { email: 'ops@example.test' }));
     const duplicate = await t.app.request(
       '/api/alerts/recipients',
@@ -123,8 +125,8 @@ describe('/api/alerts/recipients', () => {
 
 describe('/api/alerts/mutes', () => {
   it('mutes a finding on a site until an expiry, lists active mutes and ends them', async () => {
-    const t = testApp();
-    const site = addShop(t);
+    const t = await testApp();
+    const site = await addShop(t);
     const inADay = new Date(t.clock.now().getTime() + 86_400_000).toISOString();
     const created = await t.app.request(
       '/api/alerts/mutes',
@@ -156,8 +158,8 @@ describe('/api/alerts/mutes', () => {
   });
 
   it('refuses unknown keys, past expiries, missing reasons and unknown sites', async () => {
-    const t = testApp();
-    const site = addShop(t);
+    const t = await testApp();
+    const site = await addShop(t);
     const future = new Date(t.clock.now().getTime() + 3_600_000).toISOString();
     const past = new Date(t.clock.now().getTime() - 1000).toISOString();
     const post = (body: unknown) => t.app.request('/api/alerts/mutes', jsonRequest('POST', body));
@@ -181,7 +183,7 @@ describe('/api/alerts/mutes', () => {
 
 describe('/api/alerts/settings', () => {
   it('starts at the defaults and saves partial changes', async () => {
-    const t = testApp();
+    const t = await testApp();
     expect(await readJson(await t.app.request('/api/alerts/settings'))).toEqual(DEFAULT_ALERT_SETTINGS);
     const updated = await t.app.request(
       '/api/alerts/settings',
@@ -207,7 +209,7 @@ describe('/api/alerts/settings', () => {
 
 describe('POST /api/alerts/test', () => {
   it('sends a test mail through the real transport and reports the server answer', async () => {
-    const t = testApp();
+    const t = await testApp();
     const { app, smtp } = await withMail(t);
     const response = await app.request('/api/alerts/test', jsonRequest('POST', { to: 'ops@example.test' }));
     expect(response.status).toBe(200);
@@ -228,7 +230,7 @@ describe('POST /api/alerts/test', () => {
   });
 
   it('sends to every enabled recipient without "to", and needs at least one', async () => {
-    const t = testApp();
+    const t = await testApp();
     const { app, smtp } = await withMail(t);
     const none = await app.request('/api/alerts/test', jsonRequest('POST', {}));
     expect(none.status).toBe(400);
@@ -242,7 +244,7 @@ describe('POST /api/alerts/test', () => {
   });
 
   it('says when mail is not configured or the SMTP server is down', async () => {
-    const t = testApp();
+    const t = await testApp();
     const unconfigured = await t.app.request(
       '/api/alerts/test',
       jsonRequest('POST', { to: 'ops@example.test' }),

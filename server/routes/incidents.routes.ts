@@ -10,20 +10,20 @@ import type { AppEnv } from './env';
 import { idParamSchema, requireJson, validate } from './validate';
 
 export const incidentRoutes = new Hono<AppEnv>()
-  .get('/', validate('query', incidentListQuerySchema), (c) =>
-    c.json(listIncidents({ ...c.var.ctx, input: c.req.valid('query') })),
+  .get('/', validate('query', incidentListQuerySchema), async (c) =>
+    c.json(await listIncidents({ ...c.var.ctx, input: c.req.valid('query') })),
   )
-  .get('/:id', validate('param', idParamSchema), (c) =>
-    c.json(getIncident({ ...c.var.ctx, input: c.req.valid('param') })),
+  .get('/:id', validate('param', idParamSchema), async (c) =>
+    c.json(await getIncident({ ...c.var.ctx, input: c.req.valid('param') })),
   )
   .post(
     '/:id/acknowledge',
     validate('param', idParamSchema),
     requireJson,
     validate('json', acknowledgeSchema),
-    (c) =>
+    async (c) =>
       c.json(
-        acknowledgeIncident({
+        await acknowledgeIncident({
           ...c.var.ctx,
           input: { id: c.req.valid('param').id, note: c.req.valid('json').note },
         }),

@@ -20,17 +20,17 @@ async function setup() {
   const w = await createAlertWorld();
   worlds.push(w);
   const mailer = createSmtpMailer({ url: w.smtp.url, from: MAIL_FROM });
-  const app = createSignedInApp({
-    db: w.database.db,
+  const app = await createSignedInApp({
+    database: w.database,
     scheduler: w.scheduler,
     defaults: TEST_DEFAULTS,
     now: w.clock.now,
     dashboardDir: null,
     mail: { mailer, mailFrom: MAIL_FROM, publicUrl: PUBLIC_URL },
   });
-  w.addRecipient({ email: 'ops@example.test' });
-  const siteId = w.addSite({ host: HOST, intervalMinutes: 60 });
-  const otherId = w.addSite({ host: 'blog.example.test', intervalMinutes: 60 });
+  await w.addRecipient({ email: 'ops@example.test' });
+  const siteId = await w.addSite({ host: HOST, intervalMinutes: 60 });
+  const otherId = await w.addSite({ host: 'blog.example.test', intervalMinutes: 60 });
   await w.scheduledScan(siteId);
   await w.scheduledScan(otherId);
   w.set(HOST, [DEBUG_FINDING]);

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db';
+import type { DbOrTx, Tx } from '../db';
 import {
   alertDeliveries,
   alertRecipients,
@@ -59,19 +59,20 @@ export interface RecipientView {
   updatedAt: string;
 }
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 type RecipientRow = typeof alertRecipients.$inferSelect;
 
-function subscriptionsOf(db: Db | Tx, recipientIds: readonly number[]): Map<number, SubscriptionView[]> {
+async function subscriptionsOf(
+  db: DbOrTx,
+  recipientIds: readonly number[],
+): Promise<Map<number, SubscriptionView[]>> {
   const byRecipient = new Map<number, SubscriptionView[]>();
   if (recipientIds.length === 0) return byRecipient;
-  const rows = db
+  const rows = await db
     .select({ subscription: alertSubscriptions, host: sites.host })
     .from(alertSubscriptions)
     .leftJoin(sites, eq(sites.id, alertSubscriptions.siteId))
     .where(inArray(alertSubscriptions.recipientId, [...recipientIds]))
-    .orderBy(asc(alertSubscriptions.id))
-    .all();
+    .orderBy(asc(alertSubscriptions.id));
   for (const { subscription, host } of rows) {
     const view: SubscriptionView =
       subscription.siteId !== null
@@ -97,28 +98,23 @@ function toView(row: RecipientRow, subscriptions: SubscriptionView[]): Recipient
   };
 }
 
-function replaceSubscriptions(
+async function replaceSubscriptions(
   tx: Tx,
   recipientId: number,
   subscriptions: readonly SubscriptionInput[],
-): void {
+): Promise<void> {
   const siteIds = [
     ...new Set(subscriptions.flatMap((entry) => (entry.scope === 'site' ? [entry.siteId] : []))),
   ];
   if (siteIds.length > 0) {
     const known = new Set(
-      tx
-        .select({ id: sites.id })
-        .from(sites)
-        .where(inArray(sites.id, siteIds))
-        .all()
-        .map((row) => row.id),
+      (await tx.select({ id: sites.id }).from(sites).where(inArray(sites.id, siteIds))).map((row) => row.id),
     );
     const missing = siteIds.filter((id) => !known.has(id));
     if (missing.length > 0)
       throw new AppError('invalid_request', `No site with id ${missing.join(', ')}`, { siteIds: missing });
   }
-  tx.delete(alertSubscriptions).where(eq(alertSubscriptions.recipientId, recipientId)).run();
+  await tx.delete(alertSubscriptions).where(eq(alertSubscriptions.recipientId, recipientId));
   const unique = new Map(
     subscriptions.map((entry) => [
       entry.scope === 'site' ? `site:${entry.siteId}` : entry.scope === 'tag' ? `tag:${entry.tag}` : 'all',
@@ -126,62 +122,62 @@ function replaceSubscriptions(
     ]),
   );
   if (unique.size > 0)
-    tx.insert(alertSubscriptions)
-      .values(
-        [...unique.values()].map((entry) => ({
-          recipientId,
-          siteId: entry.scope === 'site' ? entry.siteId : null,
-          tag: entry.scope === 'tag' ? entry.tag : null,
-        })),
-      )
-      .run();
+    await tx.insert(alertSubscriptions).values(
+      [...unique.values()].map((entry) => ({
+        recipientId,
+        siteId: entry.scope === 'site' ? entry.siteId : null,
+        tag: entry.scope === 'tag' ? entry.tag : null,
+      })),
+    );
 }
 
-function requireRecipient(db: Db | Tx, id: number): RecipientRow {
-  const row = db.select().from(alertRecipients).where(eq(alertRecipients.id, id)).get();
+async function requireRecipient(db: DbOrTx, id: number): Promise<RecipientRow> {
+  const [row] = await db.select().from(alertRecipients).where(eq(alertRecipients.id, id)).limit(1);
   if (!row) throw new AppError('not_found', `Recipient ${id} not found`);
   return row;
 }
 
-function ensureUniqueEmail(db: Db | Tx, email: string, exceptId?: number): void {
-  const existing = db
+async function ensureUniqueEmail(db: DbOrTx, email: string, exceptId?: number): Promise<void> {
+  const [existing] = await db
     .select({ id: alertRecipients.id })
     .from(alertRecipients)
     .where(eq(alertRecipients.email, email))
-    .get();
+    .limit(1);
   if (existing && existing.id !== exceptId)
     throw new AppError('conflict', `${email} is already a recipient (id ${existing.id})`, {
       recipientId: existing.id,
     });
 }
 
-export function listRecipients({ db }: Pick<ServiceContext, 'db'>): { items: RecipientView[] } {
-  const rows = db.select().from(alertRecipients).orderBy(asc(alertRecipients.email)).all();
-  const subscriptions = subscriptionsOf(
+export async function listRecipients({
+  db,
+}: Pick<ServiceContext, 'db'>): Promise<{ items: RecipientView[] }> {
+  const rows = await db.select().from(alertRecipients).orderBy(asc(alertRecipients.email));
+  const subscriptions = await subscriptionsOf(
     db,
     rows.map((row) => row.id),
   );
   return { items: rows.map((row) => toView(row, subscriptions.get(row.id) ?? [])) };
 }
 
-export function getRecipient({
+export async function getRecipient({
   db,
   input,
-}: Pick<ServiceContext, 'db'> & { input: { id: number } }): RecipientView {
-  const row = requireRecipient(db, input.id);
-  return toView(row, subscriptionsOf(db, [row.id]).get(row.id) ?? []);
+}: Pick<ServiceContext, 'db'> & { input: { id: number } }): Promise<RecipientView> {
+  const row = await requireRecipient(db, input.id);
+  return toView(row, (await subscriptionsOf(db, [row.id])).get(row.id) ?? []);
 }
 
 /** A new recipient hears about every site unless subscriptions say otherwise. */
-export function createRecipient({
+export async function createRecipient({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: NewRecipient }): RecipientView {
+}: Pick<ServiceContext, 'db' | 'now'> & { input: NewRecipient }): Promise<RecipientView> {
   const at = now();
-  const id = db.transaction((tx) => {
-    ensureUniqueEmail(tx, input.email);
-    const row = tx
+  const id = await db.transaction(async (tx) => {
+    await ensureUniqueEmail(tx, input.email);
+    const [row] = await tx
       .insert(alertRecipients)
       .values({
         email: input.email,
@@ -192,25 +188,30 @@ export function createRecipient({
         createdAt: at,
         updatedAt: at,
       })
-      .returning({ id: alertRecipients.id })
-      .get();
-    replaceSubscriptions(tx, row.id, input.subscriptions ?? [{ scope: 'all' }]);
+      .onConflictDoNothing()
+      .returning({ id: alertRecipients.id });
+    // Another request added the same address since the check above.
+    if (!row) throw new AppError('conflict', `${input.email} is already a recipient`);
+    await replaceSubscriptions(tx, row.id, input.subscriptions ?? [{ scope: 'all' }]);
     return row.id;
   });
   return getRecipient({ db, input: { id } });
 }
 
-export function updateRecipient({
+export async function updateRecipient({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: { id: number; patch: RecipientPatch } }): RecipientView {
+}: Pick<ServiceContext, 'db' | 'now'> & {
+  input: { id: number; patch: RecipientPatch };
+}): Promise<RecipientView> {
   const { id, patch } = input;
-  db.transaction((tx) => {
-    const row = requireRecipient(tx, id);
-    if (patch.email !== undefined) ensureUniqueEmail(tx, patch.email, id);
+  await db.transaction(async (tx) => {
+    const row = await requireRecipient(tx, id);
+    if (patch.email !== undefined) await ensureUniqueEmail(tx, patch.email, id);
     const at = now();
-    tx.update(alertRecipients)
+    await tx
+      .update(alertRecipients)
       .set({
         email: patch.email ?? row.email,
         name: patch.name ?? row.name,
@@ -220,32 +221,33 @@ export function updateRecipient({
         lastDigestAt: patch.mode === 'digest' && row.mode !== 'digest' ? at : row.lastDigestAt,
         updatedAt: at,
       })
-      .where(eq(alertRecipients.id, id))
-      .run();
-    if (patch.subscriptions) replaceSubscriptions(tx, id, patch.subscriptions);
+      .where(eq(alertRecipients.id, id));
+    if (patch.subscriptions) await replaceSubscriptions(tx, id, patch.subscriptions);
   });
   return getRecipient({ db, input: { id } });
 }
 
 /** Removes a recipient; mails still waiting for them are cancelled, not sent. */
-export function deleteRecipient({ db, input }: Pick<ServiceContext, 'db'> & { input: { id: number } }): void {
-  db.transaction((tx) => {
-    requireRecipient(tx, input.id);
-    tx.update(alertDeliveries)
+export async function deleteRecipient({
+  db,
+  input,
+}: Pick<ServiceContext, 'db'> & { input: { id: number } }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await requireRecipient(tx, input.id);
+    await tx
+      .update(alertDeliveries)
       .set({ status: 'cancelled' })
-      .where(and(eq(alertDeliveries.recipientId, input.id), eq(alertDeliveries.status, 'pending')))
-      .run();
-    tx.delete(alertRecipients).where(eq(alertRecipients.id, input.id)).run();
+      .where(and(eq(alertDeliveries.recipientId, input.id), eq(alertDeliveries.status, 'pending')));
+    await tx.delete(alertRecipients).where(eq(alertRecipients.id, input.id));
   });
 }
 
 /** Enabled recipients' addresses, for the test mail. */
-export function enabledRecipientEmails({ db }: Pick<ServiceContext, 'db'>): string[] {
-  return db
+export async function enabledRecipientEmails({ db }: Pick<ServiceContext, 'db'>): Promise<string[]> {
+  const rows = await db
     .select({ email: alertRecipients.email })
     .from(alertRecipients)
     .where(eq(alertRecipients.enabled, true))
-    .orderBy(asc(alertRecipients.email))
-    .all()
-    .map((row) => row.email);
+    .orderBy(asc(alertRecipients.email));
+  return rows.map((row) => row.email);
 }

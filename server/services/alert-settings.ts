@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { type AlertSettings, DEFAULT_ALERT_SETTINGS } from '../alerts/engine';
+import type { DbOrTx } from '../db';
 import { settings as settingsTable } from '../db/schema';
 import { SEVERITIES } from '../scan/types';
 import type { ServiceContext } from './context';
@@ -28,12 +29,12 @@ export const alertSettingsPatchSchema = alertSettingsSchema
 type Field = keyof AlertSettings;
 const FIELDS = Object.keys(alertSettingsSchema.shape) as Field[];
 
-function storedValue(db: ServiceContext['db']): Record<string, unknown> {
-  const row = db
+async function storedValue(db: DbOrTx): Promise<Record<string, unknown>> {
+  const [row] = await db
     .select({ value: settingsTable.value })
     .from(settingsTable)
     .where(eq(settingsTable.key, ALERT_SETTINGS_KEY))
-    .get();
+    .limit(1);
   if (!row) return {};
   try {
     const parsed: unknown = JSON.parse(row.value);
@@ -44,8 +45,8 @@ function storedValue(db: ServiceContext['db']): Record<string, unknown> {
 }
 
 /** The effective alert settings; a stored field that no longer validates falls back to its default. */
-export function getAlertSettings({ db }: Pick<ServiceContext, 'db'>): AlertSettings {
-  const stored = storedValue(db);
+export async function getAlertSettings({ db }: { db: DbOrTx }): Promise<AlertSettings> {
+  const stored = await storedValue(db);
   const merged: Record<string, unknown> = { ...DEFAULT_ALERT_SETTINGS };
   for (const field of FIELDS) {
     const parsed = alertSettingsSchema.shape[field].safeParse(stored[field]);
@@ -54,17 +55,17 @@ export function getAlertSettings({ db }: Pick<ServiceContext, 'db'>): AlertSetti
   return alertSettingsSchema.parse(merged);
 }
 
-export function updateAlertSettings({
+export async function updateAlertSettings({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: Partial<AlertSettings> }): AlertSettings {
-  const next = { ...getAlertSettings({ db }), ...input };
+}: Pick<ServiceContext, 'db' | 'now'> & { input: Partial<AlertSettings> }): Promise<AlertSettings> {
+  const next = { ...(await getAlertSettings({ db })), ...input };
   const value = JSON.stringify(alertSettingsSchema.parse(next));
   const updatedAt = now();
-  db.insert(settingsTable)
+  await db
+    .insert(settingsTable)
     .values({ key: ALERT_SETTINGS_KEY, value, updatedAt })
-    .onConflictDoUpdate({ target: settingsTable.key, set: { value, updatedAt } })
-    .run();
+    .onConflictDoUpdate({ target: settingsTable.key, set: { value, updatedAt } });
   return getAlertSettings({ db });
 }

@@ -14,6 +14,7 @@ import {
   type MailKind,
   sites,
 } from '../db/schema';
+import { lockedForUpdate } from '../db/sql';
 import { AppError } from '../errors';
 import type { Grade, Severity } from '../scan/types';
 import type { ServiceContext } from './context';
@@ -123,14 +124,17 @@ export interface IncidentDetail extends IncidentView {
 type IncidentRow = typeof incidents.$inferSelect;
 type MuteRow = typeof alertMutes.$inferSelect;
 
-function activeMutes(db: ServiceContext['db'], at: Date, siteIds: readonly number[]): MuteRow[] {
+async function activeMutes(
+  db: ServiceContext['db'],
+  at: Date,
+  siteIds: readonly number[],
+): Promise<MuteRow[]> {
   if (siteIds.length === 0) return [];
   return db
     .select()
     .from(alertMutes)
     .where(and(inArray(alertMutes.siteId, [...new Set(siteIds)]), gt(alertMutes.expiresAt, at)))
-    .orderBy(desc(alertMutes.expiresAt))
-    .all();
+    .orderBy(desc(alertMutes.expiresAt), desc(alertMutes.id));
 }
 
 function toIncidentView(row: IncidentRow, host: string, mutes: readonly MuteRow[]): IncidentView {
@@ -158,21 +162,21 @@ function toIncidentView(row: IncidentRow, host: string, mutes: readonly MuteRow[
   };
 }
 
-export function listIncidents({
+export async function listIncidents({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: IncidentListQuery }): {
+}: Pick<ServiceContext, 'db' | 'now'> & { input: IncidentListQuery }): Promise<{
   total: number;
   items: IncidentView[];
-} {
+}> {
   const conditions: SQL[] = [];
   if (input.status === 'open') conditions.push(eq(incidents.status, 'open'));
   if (input.status === 'past') conditions.push(ne(incidents.status, 'open'));
   if (input.siteId !== undefined) conditions.push(eq(incidents.siteId, input.siteId));
   const where = conditions.length > 0 ? and(...conditions) : undefined;
-  const total = db.select({ n: count() }).from(incidents).where(where).get()?.n ?? 0;
-  const rows = db
+  const [counted] = await db.select({ n: count() }).from(incidents).where(where);
+  const rows = await db
     .select({ incident: incidents, host: sites.host })
     .from(incidents)
     .innerJoin(sites, eq(sites.id, incidents.siteId))
@@ -182,51 +186,52 @@ export function listIncidents({
       desc(incidents.id),
     )
     .limit(input.limit)
-    .offset(input.offset)
-    .all();
-  const mutes = activeMutes(
+    .offset(input.offset);
+  const mutes = await activeMutes(
     db,
     now(),
     rows.map((row) => row.incident.siteId),
   );
-  return { total, items: rows.map((row) => toIncidentView(row.incident, row.host, mutes)) };
+  return { total: counted?.n ?? 0, items: rows.map((row) => toIncidentView(row.incident, row.host, mutes)) };
 }
 
-function requireIncident(db: ServiceContext['db'], id: number): { incident: IncidentRow; host: string } {
-  const row = db
+async function requireIncident(
+  db: ServiceContext['db'],
+  id: number,
+): Promise<{ incident: IncidentRow; host: string }> {
+  const [row] = await db
     .select({ incident: incidents, host: sites.host })
     .from(incidents)
     .innerJoin(sites, eq(sites.id, incidents.siteId))
     .where(eq(incidents.id, id))
-    .get();
+    .limit(1);
   if (!row) throw new AppError('not_found', `Incident ${id} not found`);
   return row;
 }
 
-export function getIncident({
+export async function getIncident({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: { id: number } }): IncidentDetail {
-  const { incident, host } = requireIncident(db, input.id);
-  const events = db
+}: Pick<ServiceContext, 'db' | 'now'> & { input: { id: number } }): Promise<IncidentDetail> {
+  const { incident, host } = await requireIncident(db, input.id);
+  const events = await db
     .select()
     .from(incidentEvents)
     .where(eq(incidentEvents.incidentId, incident.id))
-    .orderBy(asc(incidentEvents.at), asc(incidentEvents.id))
-    .all();
-  const mails = db
-    .select({ mail: alertMails })
-    .from(alertMailIncidents)
-    .innerJoin(alertMails, eq(alertMails.id, alertMailIncidents.mailId))
-    .where(eq(alertMailIncidents.incidentId, incident.id))
-    .orderBy(asc(alertMails.id))
-    .all()
-    .map((row) => row.mail);
+    .orderBy(asc(incidentEvents.at), asc(incidentEvents.id));
+  const mails = (
+    await db
+      .select({ mail: alertMails })
+      .from(alertMailIncidents)
+      .innerJoin(alertMails, eq(alertMails.id, alertMailIncidents.mailId))
+      .where(eq(alertMailIncidents.incidentId, incident.id))
+      .orderBy(asc(alertMails.id))
+  ).map((row) => row.mail);
   const deliveries =
     mails.length === 0
       ? []
-      : db
+      : await db
           .select()
           .from(alertDeliveries)
           .where(
@@ -235,10 +240,9 @@ export function getIncident({
               mails.map((mail) => mail.id),
             ),
           )
-          .orderBy(asc(alertDeliveries.id))
-          .all();
+          .orderBy(asc(alertDeliveries.id));
   return {
-    ...toIncidentView(incident, host, activeMutes(db, now(), [incident.siteId])),
+    ...toIncidentView(incident, host, await activeMutes(db, now(), [incident.siteId])),
     events: events.map((event) => ({
       id: event.id,
       type: event.type,
@@ -270,35 +274,38 @@ export function getIncident({
 }
 
 /** Someone is on it: no more reminders. Only open incidents can be acknowledged; a second time changes nothing. */
-export function acknowledgeIncident({
+export async function acknowledgeIncident({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: { id: number; note?: string | undefined } }): IncidentView {
-  db.transaction((tx) => {
-    const row = tx.select().from(incidents).where(eq(incidents.id, input.id)).get();
+}: Pick<ServiceContext, 'db' | 'now'> & {
+  input: { id: number; note?: string | undefined };
+}): Promise<IncidentView> {
+  await db.transaction(async (tx) => {
+    // Locked: of two acknowledgements at once, the second sees the first and records nothing.
+    const [row] = await lockedForUpdate(
+      tx.select().from(incidents).where(eq(incidents.id, input.id)).limit(1),
+    );
     if (!row) throw new AppError('not_found', `Incident ${input.id} not found`);
     if (row.status !== 'open')
       throw new AppError('conflict', `Incident ${input.id} is already resolved`, { status: row.status });
     if (row.acknowledgedAt) return;
     const at = now();
-    tx.update(incidents)
+    await tx
+      .update(incidents)
       .set({ acknowledgedAt: at, acknowledgedNote: input.note || null, updatedAt: at })
-      .where(and(eq(incidents.id, row.id), isNull(incidents.acknowledgedAt)))
-      .run();
-    tx.insert(incidentEvents)
-      .values({
-        incidentId: row.id,
-        type: 'acknowledged',
-        at,
-        severity: row.severity,
-        notify: false,
-        detail: input.note ?? '',
-      })
-      .run();
+      .where(and(eq(incidents.id, row.id), isNull(incidents.acknowledgedAt)));
+    await tx.insert(incidentEvents).values({
+      incidentId: row.id,
+      type: 'acknowledged',
+      at,
+      severity: row.severity,
+      notify: false,
+      detail: input.note ?? '',
+    });
   });
-  const { incident, host } = requireIncident(db, input.id);
-  return toIncidentView(incident, host, activeMutes(db, now(), [incident.siteId]));
+  const { incident, host } = await requireIncident(db, input.id);
+  return toIncidentView(incident, host, await activeMutes(db, now(), [incident.siteId]));
 }
 
 function toMuteView(row: MuteRow, host: string): MuteView {
@@ -316,37 +323,36 @@ function toMuteView(row: MuteRow, host: string): MuteView {
 }
 
 /** Mutes that have not expired, newest expiry first. */
-export function listMutes({
+export async function listMutes({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: z.infer<typeof muteListQuerySchema> }): {
+}: Pick<ServiceContext, 'db' | 'now'> & { input: z.infer<typeof muteListQuerySchema> }): Promise<{
   items: MuteView[];
-} {
+}> {
   const conditions: SQL[] = [gt(alertMutes.expiresAt, now())];
   if (input.siteId !== undefined) conditions.push(eq(alertMutes.siteId, input.siteId));
-  const rows = db
+  const rows = await db
     .select({ mute: alertMutes, host: sites.host })
     .from(alertMutes)
     .innerJoin(sites, eq(sites.id, alertMutes.siteId))
     .where(and(...conditions))
-    .orderBy(desc(alertMutes.expiresAt), desc(alertMutes.id))
-    .all();
+    .orderBy(desc(alertMutes.expiresAt), desc(alertMutes.id));
   return { items: rows.map((row) => toMuteView(row.mute, row.host)) };
 }
 
-export function createMute({
+export async function createMute({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: NewMute }): MuteView {
+}: Pick<ServiceContext, 'db' | 'now'> & { input: NewMute }): Promise<MuteView> {
   const at = now();
   const span = input.expiresAt.getTime() - at.getTime();
   if (span <= 0) throw new AppError('invalid_request', 'expiresAt must be in the future');
   if (span > MAX_MUTE_MS) throw new AppError('invalid_request', 'A mute lasts at most a year');
-  const site = db.select({ host: sites.host }).from(sites).where(eq(sites.id, input.siteId)).get();
+  const [site] = await db.select({ host: sites.host }).from(sites).where(eq(sites.id, input.siteId)).limit(1);
   if (!site) throw new AppError('not_found', `Site ${input.siteId} not found`);
-  const row = db
+  const [row] = await db
     .insert(alertMutes)
     .values({
       siteId: input.siteId,
@@ -355,22 +361,22 @@ export function createMute({
       expiresAt: input.expiresAt,
       createdAt: at,
     })
-    .returning()
-    .get();
+    .returning();
+  if (!row) throw new Error('the mute was not written');
   return toMuteView(row, site.host);
 }
 
 /** Ends a mute now (the row is kept for the record with its expiry set to now). */
-export function endMute({
+export async function endMute({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: { id: number } }): void {
-  const ended = db
+}: Pick<ServiceContext, 'db' | 'now'> & { input: { id: number } }): Promise<void> {
+  const at = now();
+  const ended = await db
     .update(alertMutes)
-    .set({ expiresAt: now() })
-    .where(and(eq(alertMutes.id, input.id), gt(alertMutes.expiresAt, now())))
-    .returning({ id: alertMutes.id })
-    .get();
-  if (!ended) throw new AppError('not_found', `No active mute ${input.id}`);
+    .set({ expiresAt: at })
+    .where(and(eq(alertMutes.id, input.id), gt(alertMutes.expiresAt, at)))
+    .returning({ id: alertMutes.id });
+  if (ended.length === 0) throw new AppError('not_found', `No active mute ${input.id}`);
 }

@@ -15,7 +15,7 @@ import type { RetryPolicy } from '../timing';
 import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from './smtp-sink';
 
 /**
- * One Vigil without HTTP for alert tests: a real SQLite file, the real scheduler and incident engine,
+ * One Vigil without HTTP for alert tests: a real database of the test dialect, the real scheduler and incident engine,
  * a real SMTP server, and scans whose outcome the test sets per host. Time is a clock the test moves.
  */
 
@@ -40,8 +40,8 @@ export interface AlertWorld {
   readonly alerts: Alerts;
   scheduler: Scheduler;
   ctx: { db: Database['db']; now: () => Date; defaults: typeof TEST_DEFAULTS };
-  addSite(input: NewSite): number;
-  addRecipient(input: NewRecipient): number;
+  addSite(input: NewSite): Promise<number>;
+  addRecipient(input: NewRecipient): Promise<number>;
   /** What the next scans of `host` see (and when its certificate expires). */
   set(host: string, state: readonly Finding[] | 'down', certificate?: { notAfter: Date }): void;
   /** What the next scans of `host` see, one after the other; the last one stays. */
@@ -56,8 +56,8 @@ export interface AlertWorld {
   manualScan(siteId: number): Promise<void>;
   /** Moves the clock on and runs one outbox round (reminders, digests, retries). */
   wait(ms: number): Promise<void>;
-  scanTriggers(siteId: number): string[];
-  deliveries(): (typeof alertDeliveries.$inferSelect)[];
+  scanTriggers(siteId: number): Promise<string[]>;
+  deliveries(): Promise<(typeof alertDeliveries.$inferSelect)[]>;
   close(): Promise<void>;
 }
 
@@ -69,7 +69,7 @@ function withCertificate(result: ScanResult, notAfter: Date | undefined): ScanRe
 export async function createAlertWorld(
   options: { retry?: RetryPolicy; smtp?: SmtpSinkOptions } = {},
 ): Promise<AlertWorld> {
-  const temp = createTempDatabase();
+  const temp = await createTempDatabase();
   const database: Database = temp;
   const clock = createClock();
   const smtp = await startSmtpSink(options.smtp);
@@ -112,12 +112,12 @@ export async function createAlertWorld(
     now: clock.now,
     random: () => 0.5,
     tickCron: null,
-    onScanRecorded: (scanId) => {
-      if (evaluateScans) alerts.onScanFinished(scanId);
+    onScanRecorded: async (scanId) => {
+      if (evaluateScans) await alerts.onScanFinished(scanId);
     },
   });
-  alerts.start();
-  scheduler.start();
+  await alerts.start();
+  await scheduler.start();
   const ctx = { db: database.db, now: clock.now, defaults: TEST_DEFAULTS };
 
   const settle = async () => {
@@ -141,13 +141,13 @@ export async function createAlertWorld(
     async restartAlerts() {
       await alerts.stop();
       alerts = newAlerts();
-      alerts.start();
+      await alerts.start();
       await alerts.runOnce();
     },
     scheduler,
     ctx,
-    addSite: (input) => createSite({ ...ctx, input }).id,
-    addRecipient: (input) => createRecipient({ ...ctx, input }).id,
+    addSite: async (input) => (await createSite({ ...ctx, input })).id,
+    addRecipient: async (input) => (await createRecipient({ ...ctx, input })).id,
     set(host, state, certificate) {
       states.set(host, [
         certificate && state !== 'down' ? { up: true, findings: state, ...certificate } : toState(state),
@@ -157,34 +157,35 @@ export async function createAlertWorld(
       states.set(host, sequence.map(toState));
     },
     async scheduledScan(siteId) {
-      const site = database.db.select().from(sites).where(eq(sites.id, siteId)).get()!;
+      const [site] = await database.db.select().from(sites).where(eq(sites.id, siteId)).limit(1);
+      if (!site) throw new Error(`no site ${siteId}`);
       if (site.nextScanAt > clock.now()) clock.set(site.nextScanAt);
-      scheduler.tick();
+      await scheduler.tick();
       await settle();
     },
     async manualScan(siteId) {
       const { requestScan } = await import('../../services/scan-queue');
-      requestScan({ ...ctx, input: { siteId } });
+      await requestScan({ ...ctx, input: { siteId } });
       await settle();
     },
     async wait(ms) {
       clock.advance(ms);
       await alerts.runOnce();
     },
-    scanTriggers: (siteId) =>
-      database.db
-        .select({ trigger: scans.trigger })
-        .from(scans)
-        .where(eq(scans.siteId, siteId))
-        .orderBy(asc(scans.id))
-        .all()
-        .map((row) => row.trigger),
-    deliveries: () => database.db.select().from(alertDeliveries).all(),
+    scanTriggers: async (siteId) =>
+      (
+        await database.db
+          .select({ trigger: scans.trigger })
+          .from(scans)
+          .where(eq(scans.siteId, siteId))
+          .orderBy(asc(scans.id))
+      ).map((row) => row.trigger),
+    deliveries: () => database.db.select().from(alertDeliveries).orderBy(asc(alertDeliveries.id)),
     async close() {
       await scheduler.stop({ graceMs: 500 });
       await alerts.stop();
       await smtp.stop();
-      temp.remove();
+      await temp.remove();
     },
   };
 }
