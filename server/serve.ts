@@ -201,10 +201,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const url = address ? urlFor(address) : null;
-  const what = [runs.web ? `listening on ${url}` : null, runs.schedule ? 'scheduling' : null, runs.work ? `scanning${region ? ` (region ${region})` : ''}` : null]
+  const parts = [runs.schedule ? 'scheduling' : null, runs.work ? `scanning${region ? ` in region ${region}` : ''}` : null]
     .filter(Boolean)
     .join(', ');
-  log(`Vigil ${role}: ${what} (data in ${database.location})`);
+  const detail = `${role}${parts ? `: ${parts}` : ''}; data in ${database.location}`;
+  log(url ? `Vigil listening on ${url} (${detail})` : `Vigil started (${detail})`);
   // First run: no default password. The secret rides in the fragment, which browsers never send on.
   const setupToken = runs.web ? await issueSetupToken({ db: database.db, now }) : null;
   const setupUrl =

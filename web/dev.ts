@@ -11,17 +11,20 @@ const config = env();
 const api = await startServer({
   port: config.VIGIL_PORT,
   host: '127.0.0.1',
-  dataDir: config.VIGIL_DATA_DIR,
+  dataDir: config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR,
   // The dev server serves the dashboard from source; the API server serves only the API.
   dashboardDir: null,
+  role: 'all',
 });
+const apiUrl = api.url;
+if (!apiUrl) throw new Error('the API server is not listening');
 
 const vite = await createServer({
   configFile: fileURLToPath(new URL('./vite.config.ts', import.meta.url)),
   server: {
     proxy: {
-      '/api': { target: api.url },
-      '/healthz': { target: api.url },
+      '/api': { target: apiUrl },
+      '/healthz': { target: apiUrl },
     },
   },
 });

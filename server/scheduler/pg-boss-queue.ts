@@ -200,7 +200,8 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
           claimed.push({ ...result.job, receipt: { queue, jobId: job.id } });
         }
       }
-      return claimed;
+      // pg-boss orders jobs of one dispatch (one timestamp) at random: take them oldest first.
+      return claimed.sort((a, b) => a.scanId - b.scanId);
     },
 
     async complete(scan, result: ScanResult) {
