@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db';
 import { apiTokens, TOKEN_SCOPES, type TokenScope, users } from '../db/schema';
@@ -53,12 +53,12 @@ function toView(row: TokenRow, owner: { id: number; email: string }): ApiTokenVi
 }
 
 /** Creates a token for `user`; the secret is in the answer once and never again. */
-export function createApiToken(
+export async function createApiToken(
   db: Db,
   input: { user: Pick<SessionUser, 'id' | 'email'>; name: string; scope: TokenScope; now: Date },
-): { token: string; view: ApiTokenView } {
+): Promise<{ token: string; view: ApiTokenView }> {
   const token = `${TOKEN_PREFIX}${randomSecret(32)}`;
-  const row = db
+  const [row] = await db
     .insert(apiTokens)
     .values({
       userId: input.user.id,
@@ -68,15 +68,15 @@ export function createApiToken(
       tokenHash: sha256(token),
       createdAt: input.now,
     })
-    .returning()
-    .get();
+    .returning();
+  if (!row) throw new AppError('internal', 'The token was not stored');
   return { token, view: toView(row, { id: input.user.id, email: input.user.email }) };
 }
 
 /** The live token for a bearer value, or null (malformed, unknown, revoked, or its user disabled). */
-export function resolveApiToken(db: Db, token: string, now: Date): ResolvedToken | null {
+export async function resolveApiToken(db: Db, token: string, now: Date): Promise<ResolvedToken | null> {
   if (!TOKEN_PATTERN.test(token)) return null;
-  const row = db
+  const [row] = await db
     .select({
       token: apiTokens,
       user: {
@@ -90,20 +90,29 @@ export function resolveApiToken(db: Db, token: string, now: Date): ResolvedToken
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(and(eq(apiTokens.tokenHash, sha256(token)), isNull(apiTokens.revokedAt)))
-    .get();
+    .limit(1);
   if (!row || row.user.disabledAt) return null;
   const lastUsed = row.token.lastUsedAt?.getTime() ?? 0;
   if (now.getTime() - lastUsed >= TOUCH_EVERY_MS)
-    writeQuietly(() =>
-      db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.token.id)).run(),
+    // Only forward: a slower concurrent request (another process's clock) must not move it back.
+    await writeQuietly(() =>
+      db
+        .update(apiTokens)
+        .set({ lastUsedAt: now })
+        .where(
+          and(
+            eq(apiTokens.id, row.token.id),
+            or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, now)),
+          ),
+        ),
     );
   const { disabledAt: _disabled, ...user } = row.user;
   return { id: row.token.id, scope: row.token.scope, user };
 }
 
 /** Live tokens: one user's, or everyone's (for admins). */
-export function listApiTokens(db: Db, input: { userId: number | null }): ApiTokenView[] {
-  return db
+export async function listApiTokens(db: Db, input: { userId: number | null }): Promise<ApiTokenView[]> {
+  const rows = await db
     .select({ token: apiTokens, owner: { id: users.id, email: users.email } })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
@@ -113,25 +122,30 @@ export function listApiTokens(db: Db, input: { userId: number | null }): ApiToke
         input.userId === null ? undefined : eq(apiTokens.userId, input.userId),
       ),
     )
-    .orderBy(desc(apiTokens.id))
-    .all()
-    .map((row) => toView(row.token, row.owner));
+    .orderBy(desc(apiTokens.id));
+  return rows.map((row) => toView(row.token, row.owner));
 }
 
 /** Revokes a token; people revoke their own, admins anyone's. Answers what was revoked. */
-export function revokeApiToken(
+export async function revokeApiToken(
   db: Db,
   input: { id: number; actor: Pick<SessionUser, 'id' | 'role'>; now: Date },
-): ApiTokenView {
-  const row = db
+): Promise<ApiTokenView> {
+  const notFound = () => new AppError('not_found', `Token ${input.id} not found`);
+  const [row] = await db
     .select({ token: apiTokens, owner: { id: users.id, email: users.email } })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(and(eq(apiTokens.id, input.id), isNull(apiTokens.revokedAt)))
-    .get();
+    .limit(1);
   // Someone else's token is "not found" to a non-admin: its existence is not theirs to learn.
-  if (!row || (row.owner.id !== input.actor.id && input.actor.role !== 'admin'))
-    throw new AppError('not_found', `Token ${input.id} not found`);
-  db.update(apiTokens).set({ revokedAt: input.now }).where(eq(apiTokens.id, input.id)).run();
+  if (!row || (row.owner.id !== input.actor.id && input.actor.role !== 'admin')) throw notFound();
+  // Revoked once: of two revocations at the same moment, the later one finds nothing left to revoke.
+  const revoked = await db
+    .update(apiTokens)
+    .set({ revokedAt: input.now })
+    .where(and(eq(apiTokens.id, input.id), isNull(apiTokens.revokedAt)))
+    .returning({ id: apiTokens.id });
+  if (revoked.length === 0) throw notFound();
   return toView(row.token, row.owner);
 }

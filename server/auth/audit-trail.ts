@@ -67,17 +67,19 @@ export function idParamOf(pattern: string, path: string): number | null {
 }
 
 /** A name for the thing, read before a delete takes it away: the site's host, the user's address… */
-function labelOf(db: Db, resource: string, id: number): string | undefined {
+async function labelOf(db: Db, resource: string, id: number): Promise<string | undefined> {
+  const first = (rows: { label: string }[]) => rows[0]?.label;
   switch (resource) {
     case 'site':
-      return db.select({ label: sites.host }).from(sites).where(eq(sites.id, id)).get()?.label;
+      return first(await db.select({ label: sites.host }).from(sites).where(eq(sites.id, id)));
     case 'user':
-      return db.select({ label: users.email }).from(users).where(eq(users.id, id)).get()?.label;
+      return first(await db.select({ label: users.email }).from(users).where(eq(users.id, id)));
     case 'invitation':
-      return db.select({ label: invitations.email }).from(invitations).where(eq(invitations.id, id)).get()
-        ?.label;
+      return first(
+        await db.select({ label: invitations.email }).from(invitations).where(eq(invitations.id, id)),
+      );
     case 'token':
-      return db.select({ label: apiTokens.name }).from(apiTokens).where(eq(apiTokens.id, id)).get()?.label;
+      return first(await db.select({ label: apiTokens.name }).from(apiTokens).where(eq(apiTokens.id, id)));
     default:
       return undefined;
   }
@@ -123,7 +125,7 @@ export function auditTrail(): MiddlewareHandler<AppEnv> {
     if (pattern === null || !pattern.startsWith('/api/') || pattern.startsWith('/api/auth/')) return next();
     const resource = resourceOf(pattern);
     const id = idParamOf(pattern, c.req.path);
-    const labelBefore = id === null ? undefined : labelOf(c.var.ctx.db, resource, id);
+    const labelBefore = id === null ? undefined : await labelOf(c.var.ctx.db, resource, id);
     await next();
     const actor = c.var.actor;
     if (!actor || c.res.status >= 400) return;
@@ -134,7 +136,7 @@ export function auditTrail(): MiddlewareHandler<AppEnv> {
       labelBefore ?? created?.host ?? created?.email ?? created?.invitation?.email ?? created?.name;
     const body = await requestBody(c);
     const imported = created?.lines?.filter((line) => line.status === 'created').map((line) => line.host);
-    recordAudit(c.var.ctx, {
+    await recordAudit(c.var.ctx, {
       userId: actor.user.id,
       actor: actor.user.email,
       via: viaOf(actor),

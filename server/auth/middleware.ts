@@ -23,13 +23,13 @@ interface Authenticated {
   sessionId: string | null;
 }
 
-function authenticate(c: Context<AppEnv>, client: RequestOrigin): Authenticated | null {
+async function authenticate(c: Context<AppEnv>, client: RequestOrigin): Promise<Authenticated | null> {
   const { db, now } = c.var.ctx;
   const authorization = c.req.header('authorization');
   if (authorization !== undefined) {
     const bearer = /^Bearer +(\S+)$/i.exec(authorization.trim());
     if (!bearer) throw new AppError('unauthorized', 'Send the API token as "Authorization: Bearer vgl_…"');
-    const token = resolveApiToken(db, bearer[1]!, now());
+    const token = await resolveApiToken(db, bearer[1]!, now());
     if (!token)
       throw new AppError('unauthorized', 'This API token is not valid (revoked, or its user disabled)');
     return {
@@ -39,7 +39,7 @@ function authenticate(c: Context<AppEnv>, client: RequestOrigin): Authenticated 
   }
   const sessionId = readSessionCookie(c);
   if (!sessionId) return null;
-  const session = resolveSession(db, sessionId, now());
+  const session = await resolveSession(db, sessionId, now());
   if (!session) {
     clearSessionCookies(c, client.secure);
     return null;
@@ -83,7 +83,7 @@ export function authGuard(options: { trustProxy: boolean }): MiddlewareHandler<A
       if (changes) assertSameOrigin(c, client);
       return next();
     }
-    const authenticated = authenticate(c, client);
+    const authenticated = await authenticate(c, client);
     if (!authenticated)
       throw new AppError('unauthorized', 'Sign in first, or send an API token (Authorization: Bearer vgl_…)');
     const { actor, sessionId } = authenticated;

@@ -1,5 +1,5 @@
 import { and, eq, lt, ne, or } from 'drizzle-orm';
-import type { Db } from '../db';
+import type { Db, DbOrTx } from '../db';
 import { sessions, users } from '../db/schema';
 import { randomSecret, sha256 } from './secrets';
 
@@ -21,9 +21,9 @@ export interface ResolvedSession {
 }
 
 /** Bookkeeping (last-seen times, clearing dead rows) must not fail the request it rides on when the database refuses a write. */
-export function writeQuietly(write: () => void): void {
+export async function writeQuietly(write: () => Promise<unknown>): Promise<void> {
   try {
-    write();
+    await write();
   } catch {
     // A locked or read-only database: the next request tries again.
   }
@@ -34,35 +34,33 @@ function idleLimit(now: Date): Date {
 }
 
 /** Starts a session; returns the secret id for the cookie (only its hash is stored). */
-export function createSession(
+export async function createSession(
   db: Db,
   input: { userId: number; now: Date; ip: string; userAgent: string },
-): { id: string; expiresAt: Date } {
+): Promise<{ id: string; expiresAt: Date }> {
   const id = randomSecret(32);
   const expiresAt = new Date(input.now.getTime() + SESSION_MAX_MS);
-  db.transaction((tx) => {
-    tx.delete(sessions)
-      .where(or(lt(sessions.expiresAt, input.now), lt(sessions.lastSeenAt, idleLimit(input.now))))
-      .run();
-    tx.insert(sessions)
-      .values({
-        idHash: sha256(id),
-        userId: input.userId,
-        createdAt: input.now,
-        lastSeenAt: input.now,
-        expiresAt,
-        ip: input.ip.slice(0, 64),
-        userAgent: input.userAgent.slice(0, 300),
-      })
-      .run();
+  await db.transaction(async (tx) => {
+    await tx
+      .delete(sessions)
+      .where(or(lt(sessions.expiresAt, input.now), lt(sessions.lastSeenAt, idleLimit(input.now))));
+    await tx.insert(sessions).values({
+      idHash: sha256(id),
+      userId: input.userId,
+      createdAt: input.now,
+      lastSeenAt: input.now,
+      expiresAt,
+      ip: input.ip.slice(0, 64),
+      userAgent: input.userAgent.slice(0, 300),
+    });
   });
   return { id, expiresAt };
 }
 
 /** The live session for a cookie value, or null (unknown, idle too long, too old, or its user disabled). */
-export function resolveSession(db: Db, id: string, now: Date): ResolvedSession | null {
+export async function resolveSession(db: Db, id: string, now: Date): Promise<ResolvedSession | null> {
   const idHash = sha256(id);
-  const row = db
+  const [row] = await db
     .select({
       session: sessions,
       user: {
@@ -76,17 +74,23 @@ export function resolveSession(db: Db, id: string, now: Date): ResolvedSession |
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.idHash, idHash))
-    .get();
+    .limit(1);
   if (!row) return null;
   const { session, user } = row;
   if (session.expiresAt <= now || session.lastSeenAt <= idleLimit(now) || user.disabledAt) {
-    writeQuietly(() => db.delete(sessions).where(eq(sessions.idHash, idHash)).run());
+    await writeQuietly(() => db.delete(sessions).where(eq(sessions.idHash, idHash)));
     return null;
   }
   let lastSeenAt = session.lastSeenAt;
   if (now.getTime() - lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
     lastSeenAt = now;
-    writeQuietly(() => db.update(sessions).set({ lastSeenAt }).where(eq(sessions.idHash, idHash)).run());
+    // Only forward: a slower concurrent request (another process's clock) must not move it back.
+    await writeQuietly(() =>
+      db
+        .update(sessions)
+        .set({ lastSeenAt })
+        .where(and(eq(sessions.idHash, idHash), lt(sessions.lastSeenAt, lastSeenAt))),
+    );
   }
   const idleEnd = lastSeenAt.getTime() + SESSION_IDLE_MS;
   return {
@@ -97,14 +101,15 @@ export function resolveSession(db: Db, id: string, now: Date): ResolvedSession |
   };
 }
 
-export function endSession(db: Db, idHash: string): void {
-  db.delete(sessions).where(eq(sessions.idHash, idHash)).run();
+export async function endSession(db: DbOrTx, idHash: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-/** Logs a user out everywhere, or everywhere but the session that asked. */
-export function endUserSessions(db: Db, userId: number, exceptIdHash?: string): number {
-  return db
+/** Logs a user out everywhere, or everywhere but the session that asked; answers how many sessions ended. */
+export async function endUserSessions(db: DbOrTx, userId: number, exceptIdHash?: string): Promise<number> {
+  const ended = await db
     .delete(sessions)
     .where(and(eq(sessions.userId, userId), exceptIdHash ? ne(sessions.idHash, exceptIdHash) : undefined))
-    .run().changes;
+    .returning({ idHash: sessions.idHash });
+  return ended.length;
 }
