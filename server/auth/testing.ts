@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { type Db, databaseFile, migrateDatabase, openDatabase } from '../db';
+import { type Db, openMigratedDatabase } from '../db';
 import { users } from '../db/schema';
 import { insertUser, toSessionUser } from '../services/users';
 import { createApiToken } from './api-tokens';
@@ -12,51 +12,51 @@ import { createSession, type SessionUser } from './sessions';
 export const TEST_ADMIN_EMAIL = 'admin@vigil.test';
 
 /** The test admin (no usable password) and a fresh write-scoped API token of theirs. */
-export function seedTestAdmin(db: Db, now: Date): { admin: SessionUser; token: string } {
-  const existing = db.select().from(users).where(eq(users.email, TEST_ADMIN_EMAIL)).get();
+export async function seedTestAdmin(db: Db, now: Date): Promise<{ admin: SessionUser; token: string }> {
+  const [existing] = await db.select().from(users).where(eq(users.email, TEST_ADMIN_EMAIL)).limit(1);
   const admin = toSessionUser(
     existing ??
-      insertUser(db, {
+      (await insertUser(db, {
         email: TEST_ADMIN_EMAIL,
         name: 'Test Admin',
         role: 'admin',
         passwordHash: UNUSABLE_PASSWORD,
         now,
-      }),
+      })),
   );
-  return { admin, token: createApiToken(db, { user: admin, name: 'tests', scope: 'write', now }).token };
+  const { token } = await createApiToken(db, { user: admin, name: 'tests', scope: 'write', now });
+  return { admin, token };
 }
 
 /**
- * For tests that run `vigil serve` over a data directory: migrates it, seeds the test admin and answers an
- * `Authorization` header value for the API (what an operator's first-run setup plus a token would give).
+ * For tests that run `vigil serve` over a data directory or a PostgreSQL URL: migrates it, seeds the test
+ * admin and answers an `Authorization` header value for the API (what an operator's first-run setup plus
+ * a token would give).
  */
-export function seedAdminAuthorization(dataDir: string): string {
-  migrateDatabase(dataDir);
-  const database = openDatabase(databaseFile(dataDir));
+export async function seedAdminAuthorization(location: string): Promise<string> {
+  const database = await openMigratedDatabase(location);
   try {
-    return `Bearer ${seedTestAdmin(database.db, new Date()).token}`;
+    return `Bearer ${(await seedTestAdmin(database.db, new Date())).token}`;
   } finally {
-    database.close();
+    await database.close();
   }
 }
 
 /**
  * For benchmarks and tools that drive the dashboard in a browser: a session of the test admin in the data
- * directory's database, as the cookies a browser would hold after signing in.
+ * directory's (or PostgreSQL URL's) database, as the cookies a browser would hold after signing in.
  */
-export function seedAdminSessionCookies(dataDir: string): { name: string; value: string }[] {
-  migrateDatabase(dataDir);
-  const database = openDatabase(databaseFile(dataDir));
+export async function seedAdminSessionCookies(location: string): Promise<{ name: string; value: string }[]> {
+  const database = await openMigratedDatabase(location);
   try {
     const now = new Date();
-    const { admin } = seedTestAdmin(database.db, now);
-    const session = createSession(database.db, { userId: admin.id, now, ip: '', userAgent: 'seeded' });
+    const { admin } = await seedTestAdmin(database.db, now);
+    const session = await createSession(database.db, { userId: admin.id, now, ip: '', userAgent: 'seeded' });
     return [
       { name: SESSION_COOKIE, value: session.id },
       { name: CSRF_COOKIE, value: csrfTokenFor(session.id) },
     ];
   } finally {
-    database.close();
+    await database.close();
   }
 }

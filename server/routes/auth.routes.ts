@@ -25,11 +25,11 @@ import type { AppEnv } from './env';
 import { requireJson, validate } from './validate';
 
 /** Starts a browser session for `user` (ending the one the request came with: no session fixation). */
-function signIn(c: Context<AppEnv>, user: SessionUser) {
+async function signIn(c: Context<AppEnv>, user: SessionUser) {
   const { db, now } = c.var.ctx;
   const previous = readSessionCookie(c);
-  if (previous) endSession(db, sha256(previous));
-  const session = createSession(db, {
+  if (previous) await endSession(db, sha256(previous));
+  const session = await createSession(db, {
     userId: user.id,
     now: now(),
     ip: c.var.client.ip,
@@ -56,30 +56,35 @@ async function withRetryAfter<T>(c: Context<AppEnv>, work: () => Promise<T>): Pr
 
 /** First run, sign-in and sign-out, the signed-in user, password changes and invitation links. */
 export const authRoutes = new Hono<AppEnv>()
-  .get('/status', (c) => c.json({ setupRequired: setupRequired(c.var.ctx) }))
+  .get('/status', async (c) => c.json({ setupRequired: await setupRequired(c.var.ctx) }))
   .post('/setup', requireJson, validate('json', setupSchema), async (c) => {
     const user = await completeSetup({
       ...c.var.ctx,
       input: { ...c.req.valid('json'), ip: c.var.client.ip },
     });
-    return c.json(signIn(c, user), 201);
+    return c.json(await signIn(c, user), 201);
   })
   .post('/login', requireJson, validate('json', loginSchema), async (c) => {
     const input = { ...c.req.valid('json'), ip: c.var.client.ip };
     const user = await withRetryAfter(c, () => logIn({ ...c.var.ctx, input }));
-    recordAudit(c.var.ctx, { userId: user.id, actor: user.email, action: 'auth.login', ip: c.var.client.ip });
-    return c.json(signIn(c, user));
+    await recordAudit(c.var.ctx, {
+      userId: user.id,
+      actor: user.email,
+      action: 'auth.login',
+      ip: c.var.client.ip,
+    });
+    return c.json(await signIn(c, user));
   })
-  .post('/logout', (c) => {
+  .post('/logout', async (c) => {
     const actor = actorOf(c);
-    if (actor.via.kind === 'session') endSession(c.var.ctx.db, actor.via.idHash);
+    if (actor.via.kind === 'session') await endSession(c.var.ctx.db, actor.via.idHash);
     clearSessionCookies(c, c.var.client.secure);
     return c.body(null, 204);
   })
-  .post('/logout-everywhere', (c) => {
+  .post('/logout-everywhere', async (c) => {
     const actor = actorOf(c);
-    const ended = endUserSessions(c.var.ctx.db, actor.user.id);
-    recordAudit(c.var.ctx, {
+    const ended = await endUserSessions(c.var.ctx.db, actor.user.id);
+    await recordAudit(c.var.ctx, {
       userId: actor.user.id,
       actor: actor.user.email,
       via: viaOf(actor),
@@ -99,7 +104,7 @@ export const authRoutes = new Hono<AppEnv>()
       ip: c.var.client.ip,
     };
     await withRetryAfter(c, () => changePassword({ ...c.var.ctx, input }));
-    recordAudit(c.var.ctx, {
+    await recordAudit(c.var.ctx, {
       userId: actor.user.id,
       actor: actor.user.email,
       via: viaOf(actor),
@@ -118,13 +123,13 @@ export const authRoutes = new Hono<AppEnv>()
       expiresAt: via.kind === 'session' ? via.expiresAt.toISOString() : null,
     });
   })
-  .post('/invitation', requireJson, validate('json', invitationTokenSchema), (c) =>
-    c.json(previewInvitation({ ...c.var.ctx, input: c.req.valid('json') })),
+  .post('/invitation', requireJson, validate('json', invitationTokenSchema), async (c) =>
+    c.json(await previewInvitation({ ...c.var.ctx, input: c.req.valid('json') })),
   )
   .post('/invitation/accept', requireJson, validate('json', acceptInvitationSchema), async (c) => {
     const user = await acceptInvitation({
       ...c.var.ctx,
       input: { ...c.req.valid('json'), ip: c.var.client.ip },
     });
-    return c.json(signIn(c, user), 201);
+    return c.json(await signIn(c, user), 201);
   });

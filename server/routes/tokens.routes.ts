@@ -6,17 +6,21 @@ import { idParamSchema, requireJson, validate } from './validate';
 
 /** Personal API tokens: everyone manages their own; admins see and revoke anyone's. */
 export const tokenRoutes = new Hono<AppEnv>()
-  .get('/', (c) => {
+  .get('/', async (c) => {
     const { user } = actorOf(c);
-    return c.json(listApiTokens(c.var.ctx.db, { userId: user.role === 'admin' ? null : user.id }));
+    return c.json(await listApiTokens(c.var.ctx.db, { userId: user.role === 'admin' ? null : user.id }));
   })
-  .post('/', requireJson, validate('json', newTokenSchema), (c) => {
+  .post('/', requireJson, validate('json', newTokenSchema), async (c) => {
     const { db, now } = c.var.ctx;
-    const { token, view } = createApiToken(db, { user: actorOf(c).user, ...c.req.valid('json'), now: now() });
+    const { token, view } = await createApiToken(db, {
+      user: actorOf(c).user,
+      ...c.req.valid('json'),
+      now: now(),
+    });
     return c.json({ ...view, token }, 201);
   })
-  .delete('/:id', validate('param', idParamSchema), (c) => {
+  .delete('/:id', validate('param', idParamSchema), async (c) => {
     const { db, now } = c.var.ctx;
-    revokeApiToken(db, { id: c.req.valid('param').id, actor: actorOf(c).user, now: now() });
+    await revokeApiToken(db, { id: c.req.valid('param').id, actor: actorOf(c).user, now: now() });
     return c.body(null, 204);
   });

@@ -21,11 +21,11 @@ export interface UserRoutesOptions {
 /** Accounts and invitations (admins only: server/auth/policy.ts). */
 export function userRoutes(options: UserRoutesOptions) {
   return new Hono<AppEnv>()
-    .get('/', (c) => c.json(listUsers(c.var.ctx)))
-    .get('/invitations', (c) => c.json(listInvitations(c.var.ctx)))
-    .post('/invitations', requireJson, validate('json', invitationSchema), (c) => {
+    .get('/', async (c) => c.json(await listUsers(c.var.ctx)))
+    .get('/invitations', async (c) => c.json(await listInvitations(c.var.ctx)))
+    .post('/invitations', requireJson, validate('json', invitationSchema), async (c) => {
       const actor = actorOf(c);
-      const { invitation, token } = createInvitation({
+      const { invitation, token } = await createInvitation({
         ...c.var.ctx,
         input: { ...c.req.valid('json'), invitedBy: actor.user.id },
       });
@@ -33,17 +33,25 @@ export function userRoutes(options: UserRoutesOptions) {
       const base = (options.publicUrl ?? c.var.client.origin).replace(/\/+$/, '');
       return c.json({ invitation, link: `${base}/invite#token=${token}` }, 201);
     })
-    .delete('/invitations/:id', validate('param', idParamSchema), (c) => {
-      revokeInvitation({ ...c.var.ctx, input: c.req.valid('param') });
+    .delete('/invitations/:id', validate('param', idParamSchema), async (c) => {
+      await revokeInvitation({ ...c.var.ctx, input: c.req.valid('param') });
       return c.body(null, 204);
     })
-    .patch('/:id', validate('param', idParamSchema), requireJson, validate('json', userPatchSchema), (c) =>
-      c.json(
-        updateUser({ ...c.var.ctx, input: { id: c.req.valid('param').id, patch: c.req.valid('json') } }),
-      ),
+    .patch(
+      '/:id',
+      validate('param', idParamSchema),
+      requireJson,
+      validate('json', userPatchSchema),
+      async (c) =>
+        c.json(
+          await updateUser({
+            ...c.var.ctx,
+            input: { id: c.req.valid('param').id, patch: c.req.valid('json') },
+          }),
+        ),
     )
-    .delete('/:id', validate('param', idParamSchema), (c) => {
-      deleteUser({ ...c.var.ctx, input: { id: c.req.valid('param').id, actorId: actorOf(c).user.id } });
+    .delete('/:id', validate('param', idParamSchema), async (c) => {
+      await deleteUser({ ...c.var.ctx, input: { id: c.req.valid('param').id, actorId: actorOf(c).user.id } });
       return c.body(null, 204);
     });
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, isNull, ne } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import {
   assertLoginAllowed,
@@ -16,8 +16,9 @@ import {
 } from '../auth/password';
 import { randomSecret, sha256 } from '../auth/secrets';
 import { endUserSessions, type SessionUser } from '../auth/sessions';
-import type { Db } from '../db';
+import type { DbOrTx } from '../db';
 import { invitations, setupTokens, USER_ROLES, type UserRole, users } from '../db/schema';
+import { lockedForUpdate } from '../db/sql';
 import { AppError } from '../errors';
 import { recordAudit } from './audit-log';
 import type { ServiceContext } from './context';
@@ -28,7 +29,6 @@ export const INVITATION_TTL_MS = 7 * 86_400_000;
 export const LOGIN_FAILED = 'Wrong e-mail address or password';
 
 type Ctx = Pick<ServiceContext, 'db' | 'now'>;
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export const emailSchema = z.string().trim().toLowerCase().max(254).pipe(z.email('an e-mail address'));
 const nameSchema = z.string().trim().max(100);
@@ -109,18 +109,17 @@ function assertAcceptablePassword(password: string, personal: { email: string; n
     throw new AppError('invalid_request', problem, { issues: [{ path: 'password', message: problem }] });
 }
 
-function countUsers(db: Db | Tx): number {
-  return db.select({ n: count() }).from(users).get()?.n ?? 0;
+async function countUsers(db: DbOrTx): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(users);
+  return row?.n ?? 0;
 }
 
-/** Inserts an account; the address must be free (the unique index has the last word on races). */
-export function insertUser(
-  db: Db | Tx,
+/** Inserts an account; the address must be free (the unique index decides between concurrent sign-ups). */
+export async function insertUser(
+  db: DbOrTx,
   input: { email: string; name: string; role: UserRole; passwordHash: string; now: Date },
-): UserRow {
-  if (db.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get())
-    throw new AppError('conflict', `There is already an account for ${input.email}`);
-  return db
+): Promise<UserRow> {
+  const [row] = await db
     .insert(users)
     .values({
       email: input.email,
@@ -131,25 +130,25 @@ export function insertUser(
       createdAt: input.now,
       updatedAt: input.now,
     })
-    .returning()
-    .get();
+    .onConflictDoNothing({ target: users.email })
+    .returning();
+  if (!row) throw new AppError('conflict', `There is already an account for ${input.email}`);
+  return row;
 }
 
 // ---- First run ----
 
-export function setupRequired({ db }: Pick<Ctx, 'db'>): boolean {
-  return countUsers(db) === 0;
+export async function setupRequired({ db }: Pick<Ctx, 'db'>): Promise<boolean> {
+  return (await countUsers(db)) === 0;
 }
 
 /** While nobody has an account: a fresh one-time setup secret (any older one stops working). Null once set up. */
-export function issueSetupToken({ db, now }: Ctx): string | null {
+export async function issueSetupToken({ db, now }: Ctx): Promise<string | null> {
   const token = randomSecret(32);
-  return db.transaction((tx) => {
-    if (countUsers(tx) > 0) return null;
-    tx.delete(setupTokens).run();
-    tx.insert(setupTokens)
-      .values({ tokenHash: sha256(token), createdAt: now() })
-      .run();
+  return db.transaction(async (tx) => {
+    if ((await countUsers(tx)) > 0) return null;
+    await tx.delete(setupTokens);
+    await tx.insert(setupTokens).values({ tokenHash: sha256(token), createdAt: now() });
     return token;
   });
 }
@@ -165,24 +164,19 @@ export async function completeSetup({
       'unauthorized',
       'This setup link is not valid any more: use the one the server printed last',
     );
-  const known = db
-    .select()
-    .from(setupTokens)
-    .where(eq(setupTokens.tokenHash, sha256(input.token)))
-    .get();
-  if (!known || !setupRequired({ db })) throw invalid();
+  const tokenHash = sha256(input.token);
+  const [known] = await db.select().from(setupTokens).where(eq(setupTokens.tokenHash, tokenHash)).limit(1);
+  if (!known || !(await setupRequired({ db }))) throw invalid();
   assertAcceptablePassword(input.password, input);
   const passwordHash = await hashPassword(input.password);
-  // Re-checked inside the transaction: two setups racing over the hashing create one admin.
-  const admin = db.transaction((tx) => {
-    const used = tx
-      .delete(setupTokens)
-      .where(eq(setupTokens.tokenHash, sha256(input.token)))
-      .run();
-    if (used.changes === 0 || countUsers(tx) > 0) throw invalid();
+  const admin = await db.transaction(async (tx) => {
+    // Every setup link is used up at once. Two setups at the same moment (two processes may each have
+    // printed a link) delete the same rows: the second waits for the first, then finds none left.
+    const used = await tx.delete(setupTokens).returning({ tokenHash: setupTokens.tokenHash });
+    if (!used.some((row) => row.tokenHash === tokenHash) || (await countUsers(tx)) > 0) throw invalid();
     return insertUser(tx, { ...input, role: 'admin', passwordHash, now: now() });
   });
-  recordAudit(
+  await recordAudit(
     { db, now },
     { userId: admin.id, actor: admin.email, action: 'auth.setup', target: `user:${admin.id}`, ip: input.ip },
   );
@@ -202,24 +196,28 @@ export async function logIn({
 }: Ctx & { input: z.infer<typeof loginSchema> & { ip: string } }): Promise<SessionUser> {
   const email = input.email.toLowerCase();
   const keys = throttleKeys(email, input.ip);
-  assertLoginAllowed(db, [keys.account, keys.address], now());
-  const row = db.select().from(users).where(eq(users.email, email)).get();
+  await assertLoginAllowed(db, [keys.account, keys.address], now());
+  const [row] = await db.select().from(users).where(eq(users.email, email)).limit(1);
   const matches = await verifyPassword(input.password, row?.passwordHash ?? null);
   if (!row || !matches || row.disabledAt) {
-    recordLoginFailure(db, [keys.account, keys.address], now());
-    pruneLoginThrottles(db, now());
-    recordAudit(
+    await recordLoginFailure(db, [keys.account, keys.address], now());
+    await pruneLoginThrottles(db, now());
+    await recordAudit(
       { db, now },
       { userId: row?.id ?? null, actor: email, action: 'auth.login.failed', ip: input.ip },
     );
     throw new AppError('unauthorized', LOGIN_FAILED);
   }
-  clearLoginFailures(db, keys.account);
-  const rehashed = needsRehash(row.passwordHash) ? await hashPassword(input.password) : null;
-  db.update(users)
-    .set({ lastLoginAt: now(), ...(rehashed ? { passwordHash: rehashed } : {}) })
-    .where(eq(users.id, row.id))
-    .run();
+  await clearLoginFailures(db, keys.account);
+  await db.update(users).set({ lastLoginAt: now() }).where(eq(users.id, row.id));
+  if (needsRehash(row.passwordHash)) {
+    const rehashed = await hashPassword(input.password);
+    // Only over the hash just checked: a password changed meanwhile (another session) stays changed.
+    await db
+      .update(users)
+      .set({ passwordHash: rehashed })
+      .where(and(eq(users.id, row.id), eq(users.passwordHash, row.passwordHash)));
+  }
   return toSessionUser(row);
 }
 
@@ -236,21 +234,29 @@ export async function changePassword({
   };
 }): Promise<void> {
   const keys = throttleKeys(input.user.email, input.ip);
-  assertLoginAllowed(db, [keys.account, keys.address], now());
-  const row = db.select().from(users).where(eq(users.id, input.user.id)).get();
-  if (!row || !(await verifyPassword(input.currentPassword, row.passwordHash))) {
-    recordLoginFailure(db, [keys.account, keys.address], now());
-    throw new AppError('forbidden', 'The current password is not right', {
+  await assertLoginAllowed(db, [keys.account, keys.address], now());
+  const wrongPassword = () =>
+    new AppError('forbidden', 'The current password is not right', {
       issues: [{ path: 'currentPassword', message: 'not right' }],
     });
+  const [row] = await db.select().from(users).where(eq(users.id, input.user.id)).limit(1);
+  if (!row || !(await verifyPassword(input.currentPassword, row.passwordHash))) {
+    await recordLoginFailure(db, [keys.account, keys.address], now());
+    throw wrongPassword();
   }
   assertAcceptablePassword(input.newPassword, row);
   const passwordHash = await hashPassword(input.newPassword);
-  db.update(users)
-    .set({ passwordHash, passwordChangedAt: now(), updatedAt: now() })
-    .where(eq(users.id, row.id))
-    .run();
-  endUserSessions(db, row.id, input.keepSessionIdHash ?? undefined);
+  await db.transaction(async (tx) => {
+    // Only over the password just checked: of two changes at once, the second was checked against a
+    // password that no longer is.
+    const changed = await tx
+      .update(users)
+      .set({ passwordHash, passwordChangedAt: now(), updatedAt: now() })
+      .where(and(eq(users.id, row.id), eq(users.passwordHash, row.passwordHash)))
+      .returning({ id: users.id });
+    if (changed.length === 0) throw wrongPassword();
+    await endUserSessions(tx, row.id, input.keepSessionIdHash ?? undefined);
+  });
 }
 
 // ---- Invitations ----
@@ -259,42 +265,45 @@ function pendingInvitationWhere(at: Date) {
   return and(isNull(invitations.acceptedAt), gt(invitations.expiresAt, at));
 }
 
-export function listInvitations({ db, now }: Ctx): InvitationView[] {
-  return db
+export async function listInvitations({ db, now }: Ctx): Promise<InvitationView[]> {
+  const rows = await db
     .select({ invitation: invitations, inviter: users.email })
     .from(invitations)
     .leftJoin(users, eq(users.id, invitations.invitedBy))
     .where(pendingInvitationWhere(now()))
-    .orderBy(asc(invitations.id))
-    .all()
-    .map(({ invitation, inviter }) => ({
-      id: invitation.id,
-      email: invitation.email,
-      role: invitation.role,
-      invitedBy: inviter,
-      createdAt: invitation.createdAt.toISOString(),
-      expiresAt: invitation.expiresAt.toISOString(),
-    }));
+    .orderBy(asc(invitations.id));
+  return rows.map(({ invitation, inviter }) => ({
+    id: invitation.id,
+    email: invitation.email,
+    role: invitation.role,
+    invitedBy: inviter,
+    createdAt: invitation.createdAt.toISOString(),
+    expiresAt: invitation.expiresAt.toISOString(),
+  }));
 }
 
 /** Invites someone by address and role; the secret for the link is in the answer once. A new invitation replaces an older one. */
-export function createInvitation({
+export async function createInvitation({
   db,
   now,
   input,
-}: Ctx & { input: z.infer<typeof invitationSchema> & { invitedBy: number } }): {
+}: Ctx & { input: z.infer<typeof invitationSchema> & { invitedBy: number } }): Promise<{
   invitation: InvitationView;
   token: string;
-} {
+}> {
   const token = randomSecret(32);
   const at = now();
-  const id = db.transaction((tx) => {
-    if (tx.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get())
-      throw new AppError('conflict', `There is already an account for ${input.email}`);
-    tx.delete(invitations)
-      .where(and(eq(invitations.email, input.email), isNull(invitations.acceptedAt)))
-      .run();
-    return tx
+  const id = await db.transaction(async (tx) => {
+    const [existing] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.email, input.email))
+      .limit(1);
+    if (existing) throw new AppError('conflict', `There is already an account for ${input.email}`);
+    await tx
+      .delete(invitations)
+      .where(and(eq(invitations.email, input.email), isNull(invitations.acceptedAt)));
+    const [created] = await tx
       .insert(invitations)
       .values({
         email: input.email,
@@ -304,40 +313,43 @@ export function createInvitation({
         createdAt: at,
         expiresAt: new Date(at.getTime() + INVITATION_TTL_MS),
       })
-      .returning({ id: invitations.id })
-      .get().id;
+      .returning({ id: invitations.id });
+    return created?.id;
   });
-  const invitation = listInvitations({ db, now }).find((pending) => pending.id === id);
+  const invitation = (await listInvitations({ db, now })).find((pending) => pending.id === id);
   if (!invitation) throw new AppError('internal', 'The invitation was not stored');
   return { invitation, token };
 }
 
-export function revokeInvitation({ db, now, input }: Ctx & { input: { id: number } }): void {
-  const deleted = db
+export async function revokeInvitation({ db, now, input }: Ctx & { input: { id: number } }): Promise<void> {
+  const deleted = await db
     .delete(invitations)
     .where(and(eq(invitations.id, input.id), pendingInvitationWhere(now())))
-    .run();
-  if (deleted.changes === 0) throw new AppError('not_found', `Invitation ${input.id} not found`);
+    .returning({ id: invitations.id });
+  if (deleted.length === 0) throw new AppError('not_found', `Invitation ${input.id} not found`);
 }
 
-function pendingInvitation(db: Db | Tx, token: string, at: Date) {
-  const row = db
+function invitationNotValid(): AppError {
+  return new AppError('not_found', 'This invitation link is not valid: it was used, revoked or has expired');
+}
+
+async function pendingInvitation(db: DbOrTx, token: string, at: Date) {
+  const [row] = await db
     .select()
     .from(invitations)
     .where(and(eq(invitations.tokenHash, sha256(token)), pendingInvitationWhere(at)))
-    .get();
-  if (!row)
-    throw new AppError('not_found', 'This invitation link is not valid: it was used, revoked or has expired');
+    .limit(1);
+  if (!row) throw invitationNotValid();
   return row;
 }
 
 /** What an invitation link is for, so the page can say it before anyone types a password. */
-export function previewInvitation({ db, now, input }: Ctx & { input: { token: string } }): {
+export async function previewInvitation({ db, now, input }: Ctx & { input: { token: string } }): Promise<{
   email: string;
   role: UserRole;
   expiresAt: string;
-} {
-  const row = pendingInvitation(db, input.token, now());
+}> {
+  const row = await pendingInvitation(db, input.token, now());
   return { email: row.email, role: row.role, expiresAt: row.expiresAt.toISOString() };
 }
 
@@ -347,25 +359,29 @@ export async function acceptInvitation({
   now,
   input,
 }: Ctx & { input: z.infer<typeof acceptInvitationSchema> & { ip: string } }): Promise<SessionUser> {
-  const invitation = pendingInvitation(db, input.token, now());
+  const invitation = await pendingInvitation(db, input.token, now());
   assertAcceptablePassword(input.password, { email: invitation.email, name: input.name });
   const passwordHash = await hashPassword(input.password);
-  const user = db.transaction((tx) => {
-    const current = pendingInvitation(tx, input.token, now());
-    const created = insertUser(tx, {
-      email: current.email,
+  const user = await db.transaction(async (tx) => {
+    const at = now();
+    // Claimed before the account is made: of two acceptances at once, the second finds the link used.
+    const [claimed] = await tx
+      .update(invitations)
+      .set({ acceptedAt: at })
+      .where(and(eq(invitations.tokenHash, sha256(input.token)), pendingInvitationWhere(at)))
+      .returning();
+    if (!claimed) throw invitationNotValid();
+    const created = await insertUser(tx, {
+      email: claimed.email,
       name: input.name,
-      role: current.role,
+      role: claimed.role,
       passwordHash,
-      now: now(),
+      now: at,
     });
-    tx.update(invitations)
-      .set({ acceptedAt: now(), userId: created.id })
-      .where(eq(invitations.id, current.id))
-      .run();
+    await tx.update(invitations).set({ userId: created.id }).where(eq(invitations.id, claimed.id));
     return created;
   });
-  recordAudit(
+  await recordAudit(
     { db, now },
     {
       userId: user.id,
@@ -380,47 +396,49 @@ export async function acceptInvitation({
 
 // ---- Managing users ----
 
-export function listUsers({ db }: Pick<Ctx, 'db'>): UserView[] {
-  return db.select().from(users).orderBy(asc(users.email)).all().map(toUserView);
+export async function listUsers({ db }: Pick<Ctx, 'db'>): Promise<UserView[]> {
+  const rows = await db.select().from(users).orderBy(asc(users.email));
+  return rows.map(toUserView);
 }
 
-function activeAdminsOtherThan(db: Db | Tx, userId: number): number {
-  return (
-    db
-      .select({ n: count() })
-      .from(users)
-      .where(and(eq(users.role, 'admin'), isNull(users.disabledAt), ne(users.id, userId)))
-      .get()?.n ?? 0
-  );
+const activeAdmin = () => and(eq(users.role, 'admin'), isNull(users.disabledAt));
+
+/**
+ * Holds every active admin's row until the transaction ends, so two changes that each leave one admin
+ * (two admins demoting each other, in two processes) run one after the other: the second then counts
+ * what the first left.
+ */
+async function lockActiveAdmins(tx: DbOrTx): Promise<void> {
+  await lockedForUpdate(tx.select({ id: users.id }).from(users).where(activeAdmin()));
 }
 
-function findUser(db: Db | Tx, id: number): UserRow {
-  const row = db.select().from(users).where(eq(users.id, id)).get();
-  if (!row) throw new AppError('not_found', `User ${id} not found`);
-  return row;
+async function assertAnActiveAdminLeft(tx: DbOrTx): Promise<void> {
+  const [left] = await tx.select({ n: count() }).from(users).where(activeAdmin());
+  if ((left?.n ?? 0) === 0)
+    throw new AppError('conflict', 'This is the last active admin: make someone else admin first');
+}
+
+function userNotFound(id: number): AppError {
+  return new AppError('not_found', `User ${id} not found`);
 }
 
 /** Renames, changes the role of, disables or re-enables an account; there is always one active admin left. */
-export function updateUser({
+export async function updateUser({
   db,
   now,
   input,
-}: Ctx & { input: { id: number; patch: z.infer<typeof userPatchSchema> } }): UserView {
-  const updated = db.transaction((tx) => {
-    const row = findUser(tx, input.id);
-    const losesAdmin =
-      row.role === 'admin' &&
-      !row.disabledAt &&
-      (input.patch.role === 'viewer' || input.patch.disabled === true);
-    if (losesAdmin && activeAdminsOtherThan(tx, row.id) === 0)
-      throw new AppError('conflict', 'This is the last active admin: make someone else admin first');
+}: Ctx & { input: { id: number; patch: z.infer<typeof userPatchSchema> } }): Promise<UserView> {
+  const updated = await db.transaction(async (tx) => {
+    await lockActiveAdmins(tx);
+    const [row] = await tx.select().from(users).where(eq(users.id, input.id)).limit(1);
+    if (!row) throw userNotFound(input.id);
     const disabledAt =
       input.patch.disabled === undefined
         ? row.disabledAt
         : input.patch.disabled
           ? (row.disabledAt ?? now())
           : null;
-    return tx
+    const [changed] = await tx
       .update(users)
       .set({
         ...(input.patch.name !== undefined ? { name: input.patch.name } : {}),
@@ -429,10 +447,12 @@ export function updateUser({
         updatedAt: now(),
       })
       .where(eq(users.id, row.id))
-      .returning()
-      .get();
+      .returning();
+    if (!changed) throw userNotFound(input.id);
+    await assertAnActiveAdminLeft(tx);
+    if (changed.disabledAt) await endUserSessions(tx, changed.id);
+    return changed;
   });
-  if (updated.disabledAt) endUserSessions(db, updated.id);
   return toUserView(updated);
 }
 
@@ -440,12 +460,17 @@ export function updateUser({
  * Deletes an account with its sessions and tokens (the audit log keeps its address). Never your own:
  * so the admin deleting is always an admin left.
  */
-export function deleteUser({
+export async function deleteUser({
   db,
   input,
-}: Pick<Ctx, 'db'> & { input: { id: number; actorId: number } }): void {
-  const row = findUser(db, input.id);
-  if (row.id === input.actorId)
+}: Pick<Ctx, 'db'> & { input: { id: number; actorId: number } }): Promise<void> {
+  if (input.id === input.actorId)
     throw new AppError('conflict', 'You cannot delete your own account; another admin can');
-  db.delete(users).where(eq(users.id, row.id)).run();
+  await db.transaction(async (tx) => {
+    // The deleting admin may be losing their role at this moment in another request.
+    await lockActiveAdmins(tx);
+    const deleted = await tx.delete(users).where(eq(users.id, input.id)).returning({ id: users.id });
+    if (deleted.length === 0) throw userNotFound(input.id);
+    await assertAnActiveAdminLeft(tx);
+  });
 }
