@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSignedInApp, createTestApp, jsonRequest, readJson, TEST_DEFAULTS } from '../routes/test-app';
 import { API_CSP, DASHBOARD_CSP, HSTS, securityHeadersFor } from './security-headers';
 
-let t: ReturnType<typeof createTestApp>;
+let t: Awaited<ReturnType<typeof createTestApp>>;
 let dist: string;
-beforeEach(() => {
-  t = createTestApp({ trustProxy: true });
+beforeEach(async () => {
+  t = await createTestApp({ trustProxy: true });
   dist = mkdtempSync(join(tmpdir(), 'vigil-dist-'));
   mkdirSync(join(dist, 'assets'));
   writeFileSync(
@@ -40,14 +40,15 @@ function headersOf(response: Response): Record<string, string | null> {
 
 describe('the dashboard’s own HTTP posture', () => {
   it('sends the security headers on every kind of answer: pages, files, data, 401, 404, 500', async () => {
-    const failing = createSignedInApp({
-      db: t.db,
+    const failing = await createSignedInApp({
+      database: t.database,
       // A scheduler that breaks with internal detail in its message: the client must not see it.
       scheduler: {
         wake: () => {
           throw new Error('scheduler exploded at /srv/vigil/internal/queue.ts:42');
         },
         status: t.scheduler.status,
+        queue: t.scheduler.queue,
       },
       defaults: TEST_DEFAULTS,
       now: t.clock.now,

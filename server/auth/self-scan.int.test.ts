@@ -122,6 +122,7 @@ beforeAll(async () => {
     log: () => {},
   });
 
+  if (!vigil.url) throw new Error('vigil serve answered without an HTTP address');
   const host = `vigil.${randomBytes(4).toString('hex')}.vigil.test`;
   const started = await startTlsFront(host, new URL(vigil.url));
   front = { host, caPem: started.caPem, close: started.close };

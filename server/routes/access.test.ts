@@ -96,12 +96,12 @@ function expectationFor(method: string, path: string): Who {
   return EXPECTED[`${method} ${path}`] ?? (method === 'GET' ? 'signed-in' : 'admin');
 }
 
-let t: ReturnType<typeof createTestApp>;
+let t: Awaited<ReturnType<typeof createTestApp>>;
 let viewer: SessionUser;
 let routes: { method: string; path: string }[];
 
 beforeAll(async () => {
-  t = createTestApp();
+  t = await createTestApp();
   viewer = await t.createUser({ role: 'viewer', email: 'viewer@vigil.test' });
   const seen = new Set<string>();
   routes = t.anonymous.routes
@@ -119,11 +119,11 @@ afterAll(async () => {
 });
 
 /** A fresh credential per request: a logout in one request must not sign out the next. */
-function credentialFor(caller: Caller): Credential {
+async function credentialFor(caller: Caller): Promise<Credential> {
   if (caller.role === null || caller.via === null) return {};
   const user = caller.role === 'admin' ? t.admin : viewer;
   if (caller.via === 'session') return t.sessionFor(user);
-  return bearer(t.tokenFor(user, caller.via === 'read-token' ? 'read' : 'write'));
+  return bearer(await t.tokenFor(user, caller.via === 'read-token' ? 'read' : 'write'));
 }
 
 async function call(route: { method: string; path: string }, caller: Caller): Promise<Response> {
@@ -131,7 +131,7 @@ async function call(route: { method: string; path: string }, caller: Caller): Pr
   const path = route.path.replace(/:\w+/g, '999999');
   const init = route.method === 'GET' ? { method: 'GET' } : jsonRequest(route.method, {});
   const headers = new Headers(init.headers);
-  for (const [name, value] of Object.entries(credentialFor(caller))) headers.set(name, value);
+  for (const [name, value] of Object.entries(await credentialFor(caller))) headers.set(name, value);
   return t.anonymous.request(path, { ...init, headers });
 }
 
@@ -199,7 +199,7 @@ describe('private-address scanning (SSRF guard)', () => {
         ['/api/settings', { allowPrivate: true }],
         [`/api/sites/${site.id}`, { allowPrivate: true }],
       ] as const) {
-        const headers = new Headers({ 'content-type': 'application/json', ...credentialFor(caller) });
+        const headers = new Headers({ 'content-type': 'application/json', ...(await credentialFor(caller)) });
         const response = await t.anonymous.request(path, {
           method: 'PATCH',
           headers,
@@ -207,7 +207,7 @@ describe('private-address scanning (SSRF guard)', () => {
         });
         expect(response.status, `${caller.name} ${path}`).toBe(403);
       }
-      const headers = new Headers({ 'content-type': 'application/json', ...credentialFor(caller) });
+      const headers = new Headers({ 'content-type': 'application/json', ...(await credentialFor(caller)) });
       const created = await t.anonymous.request('/api/sites', {
         method: 'POST',
         headers,
@@ -222,7 +222,7 @@ describe('private-address scanning (SSRF guard)', () => {
     };
     expect(unchanged.allowPrivate).toBe(false);
 
-    const adminSession = t.as(t.sessionFor(t.admin));
+    const adminSession = t.as(await t.sessionFor(t.admin));
     expect(
       (await adminSession.request('/api/settings', jsonRequest('PATCH', { allowPrivate: true }))).status,
     ).toBe(200);

@@ -22,9 +22,9 @@ const PASSWORD = 'lantern-orchard-basalt-41';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp({ trustProxy: true });
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp({ trustProxy: true });
 });
 afterEach(async () => {
   await t.close();
@@ -64,9 +64,9 @@ function login(email: string, password: string, headers: Record<string, string> 
 }
 
 describe('first run', () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     // A fresh install: nobody has an account.
-    t.db.delete(users).run();
+    await t.db.delete(users);
   });
 
   it('answers 401 to everything but health, version, status and setup until the first admin exists', async () => {
@@ -81,10 +81,10 @@ describe('first run', () => {
   });
 
   it('creates the first admin with the one-time setup secret, which then no longer works', async () => {
-    const token = issueSetupToken({ db: t.db, now: t.clock.now });
+    const token = await issueSetupToken({ db: t.db, now: t.clock.now });
     expect(token).toMatch(/^[\w-]{43}$/);
     // Only its hash is stored.
-    expect(t.db.select().from(setupTokens).all()).toEqual([
+    expect(await t.db.select().from(setupTokens)).toEqual([
       { tokenHash: sha256(token!), createdAt: t.clock.now() },
     ]);
     const setup = (body: object) =>
@@ -118,13 +118,13 @@ describe('first run', () => {
     const again = await setup({ token, email: 'other@example.com', password: PASSWORD });
     expect(again.status).toBe(401);
     expect(await readJson(await t.anonymous.request('/api/auth/status'))).toEqual({ setupRequired: false });
-    expect(issueSetupToken({ db: t.db, now: t.clock.now })).toBeNull();
-    expect(t.db.select().from(users).all()).toHaveLength(1);
+    expect(await issueSetupToken({ db: t.db, now: t.clock.now })).toBeNull();
+    expect(await t.db.select().from(users)).toHaveLength(1);
   });
 
   it('replaces the setup secret at each start before setup: an older link stops working', async () => {
-    const first = issueSetupToken({ db: t.db, now: t.clock.now });
-    const second = issueSetupToken({ db: t.db, now: t.clock.now });
+    const first = await issueSetupToken({ db: t.db, now: t.clock.now });
+    const second = await issueSetupToken({ db: t.db, now: t.clock.now });
     const response = await t.anonymous.request('/api/auth/setup', {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: TEST_ORIGIN },
@@ -144,7 +144,7 @@ describe('login', () => {
     // Only the hash of the session id is stored.
     const id = cookiesOf(good).get(SESSION_COOKIE)!.value;
     expect(id).toMatch(/^[\w-]{43}$/);
-    expect(t.db.select({ idHash: sessions.idHash }).from(sessions).all()).toEqual([{ idHash: sha256(id) }]);
+    expect(await t.db.select({ idHash: sessions.idHash }).from(sessions)).toEqual([{ idHash: sha256(id) }]);
 
     const wrong = await login('viewer@example.com', `${PASSWORD}x`);
     const unknown = await login('nobody@example.com', PASSWORD);
@@ -155,7 +155,7 @@ describe('login', () => {
 
   it('refuses a disabled account with the same answer as a wrong password', async () => {
     const user = await t.createUser({ email: 'gone@example.com', password: PASSWORD });
-    t.db.update(users).set({ disabledAt: t.clock.now() }).where(eq(users.id, user.id)).run();
+    await t.db.update(users).set({ disabledAt: t.clock.now() }).where(eq(users.id, user.id));
     const response = await login('gone@example.com', PASSWORD);
     expect(response.status).toBe(401);
     expect((await readJson(response)).error.message).toBe(LOGIN_FAILED);
@@ -172,7 +172,7 @@ describe('login', () => {
 
     // A new process over the same database still knows.
     const restarted = createApp({
-      db: t.db,
+      database: t.database,
       scheduler: t.scheduler,
       defaults: TEST_DEFAULTS,
       now: t.clock.now,
@@ -200,7 +200,7 @@ describe('login', () => {
     const attacker = { 'x-forwarded-for': '198.51.100.7' };
     // Nineteen earlier failures from the address (any accounts), then the twentieth through the API.
     for (let failure = 1; failure < 20; failure++)
-      recordLoginFailure(t.db, ['ip:198.51.100.7'], t.clock.now());
+      await recordLoginFailure(t.db, ['ip:198.51.100.7'], t.clock.now());
     expect((await login('random@example.com', 'not a password', attacker)).status).toBe(401);
     expect((await login('someone@example.com', PASSWORD, attacker)).status).toBe(429);
     expect((await login('someone@example.com', PASSWORD, { 'x-forwarded-for': '198.51.100.8' })).status).toBe(
@@ -210,7 +210,7 @@ describe('login', () => {
 
   it('ends the session a browser came with when it signs in again (no session fixation)', async () => {
     const user = await t.createUser({ email: 'fix@example.com', password: PASSWORD });
-    const planted = t.sessionFor(user);
+    const planted = await t.sessionFor(user);
     const response = await login('fix@example.com', PASSWORD, { cookie: planted.cookie! });
     expect(response.status).toBe(200);
     expect((await t.as(planted).request('/api/auth/me')).status).toBe(401);
@@ -221,7 +221,7 @@ describe('login', () => {
 describe('sessions', () => {
   it(`end after ${SESSION_IDLE_MS / HOUR} h without a request; activity keeps them alive`, async () => {
     const viewer = await t.createUser();
-    const browser = t.as(t.sessionFor(viewer));
+    const browser = t.as(await t.sessionFor(viewer));
     for (let hour = 0; hour < 30; hour += 10) {
       t.clock.advance(10 * HOUR);
       expect((await browser.request('/api/auth/me')).status, `after ${hour + 10} h`).toBe(200);
@@ -231,12 +231,12 @@ describe('sessions', () => {
     expect(expired.status).toBe(401);
     // The browser is told to forget the dead cookie.
     expect(cookiesOf(expired).get(SESSION_COOKIE)?.attributes).toContain('max-age=0');
-    expect(t.db.select().from(sessions).all()).toEqual([]);
+    expect(await t.db.select().from(sessions)).toEqual([]);
   });
 
   it(`end ${SESSION_MAX_MS / (24 * HOUR)} days after login, however active`, async () => {
     const viewer = await t.createUser();
-    const browser = t.as(t.sessionFor(viewer));
+    const browser = t.as(await t.sessionFor(viewer));
     const me = await readJson(await browser.request('/api/auth/me'));
     expect(me.expiresAt).toBe(new Date(t.clock.now().getTime() + SESSION_IDLE_MS).toISOString());
     let elapsed = 0;
@@ -251,9 +251,13 @@ describe('sessions', () => {
 
   it('log out ends this session; log out everywhere ends all of the user’s sessions but not their tokens', async () => {
     const viewer = await t.createUser();
-    const [laptop, phone, tablet] = [t.sessionFor(viewer), t.sessionFor(viewer), t.sessionFor(viewer)];
-    const token = t.tokenFor(viewer, 'read');
-    const adminSession = t.sessionFor(t.admin);
+    const [laptop, phone, tablet] = [
+      await t.sessionFor(viewer),
+      await t.sessionFor(viewer),
+      await t.sessionFor(viewer),
+    ];
+    const token = await t.tokenFor(viewer, 'read');
+    const adminSession = await t.sessionFor(t.admin);
 
     const out = await t.as(laptop).request('/api/auth/logout', { method: 'POST' });
     expect(out.status).toBe(204);
@@ -271,8 +275,8 @@ describe('sessions', () => {
 
 describe('CSRF', () => {
   it('refuses a cookie-authenticated change without the session’s token or from another origin', async () => {
-    const session = t.sessionFor(t.admin);
-    const other = t.sessionFor(t.admin);
+    const session = await t.sessionFor(t.admin);
+    const other = await t.sessionFor(t.admin);
     const post = (headers: Record<string, string | undefined>) =>
       t.anonymous.request('/api/sites', {
         method: 'POST',
@@ -345,7 +349,7 @@ describe('cookies over HTTPS', () => {
   });
 
   it('ignore X-Forwarded-Proto unless the proxy is trusted', async () => {
-    const direct = createTestApp();
+    const direct = await createTestApp();
     try {
       await direct.createUser({ email: 'plain@example.com', password: PASSWORD });
       const response = await direct.anonymous.request('/api/auth/login', {
@@ -365,8 +369,8 @@ describe('cookies over HTTPS', () => {
 describe('changing the password', () => {
   it('needs the current one and a good new one; other sessions end, this one stays', async () => {
     const user = await t.createUser({ email: 'change@example.com', password: PASSWORD });
-    const here = t.sessionFor(user);
-    const elsewhere = t.sessionFor(user);
+    const here = await t.sessionFor(user);
+    const elsewhere = await t.sessionFor(user);
     const change = (body: object) => t.as(here).request('/api/auth/password', jsonRequest('POST', body));
 
     expect(

@@ -3,9 +3,9 @@ import { sha256 } from '../auth/secrets';
 import { apiTokens } from '../db/schema';
 import { bearer, createTestApp, jsonRequest, readJson } from './test-app';
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp();
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp();
 });
 afterEach(async () => {
   await t.close();
@@ -14,7 +14,7 @@ afterEach(async () => {
 describe('API tokens', () => {
   it('shows a new token once, stores only its hash, lists it by prefix and records when it was last used', async () => {
     const viewer = await t.createUser({ email: 'ci@example.com' });
-    const browser = t.as(t.sessionFor(viewer));
+    const browser = t.as(await t.sessionFor(viewer));
     const created = await browser.request(
       '/api/tokens',
       jsonRequest('POST', { name: 'CI export', scope: 'read' }),
@@ -29,7 +29,7 @@ describe('API tokens', () => {
     });
     expect(body.token).toMatch(/^vgl_[\w-]{43}$/);
     expect(body.prefix).toBe(`${body.token.slice(0, 10)}…`);
-    const rows = t.db.select().from(apiTokens).all();
+    const rows = await t.db.select().from(apiTokens);
     expect(rows.map((row) => row.tokenHash)).toContain(sha256(body.token));
     expect(JSON.stringify(rows)).not.toContain(body.token.slice(4));
 
@@ -42,7 +42,7 @@ describe('API tokens', () => {
   });
 
   it('a read-scoped token reads but cannot change anything; revoked, it stops at once', async () => {
-    const token = t.tokenFor(t.admin, 'read');
+    const token = await t.tokenFor(t.admin, 'read');
     const script = t.as(bearer(token));
     expect((await script.request('/api/sites')).status).toBe(200);
     const refused = await script.request('/api/sites', jsonRequest('POST', { host: 'a.example.com' }));
@@ -52,7 +52,7 @@ describe('API tokens', () => {
     const mine = await readJson(await t.app.request('/api/tokens'));
     const id = mine.find((entry: { scope: string }) => entry.scope === 'read').id;
     expect(
-      (await t.as(t.sessionFor(t.admin)).request(`/api/tokens/${id}`, { method: 'DELETE' })).status,
+      (await t.as(await t.sessionFor(t.admin)).request(`/api/tokens/${id}`, { method: 'DELETE' })).status,
     ).toBe(204);
     expect((await script.request('/api/sites')).status).toBe(401);
   });
@@ -65,8 +65,8 @@ describe('API tokens', () => {
 
   it('people see and revoke their own tokens; admins see and revoke everyone’s', async () => {
     const viewer = await t.createUser({ email: 'viewer@example.com' });
-    t.tokenFor(viewer, 'read');
-    const viewerBrowser = t.as(t.sessionFor(viewer));
+    await t.tokenFor(viewer, 'read');
+    const viewerBrowser = t.as(await t.sessionFor(viewer));
     const own = await readJson(await viewerBrowser.request('/api/tokens'));
     expect(own.map((entry: { owner: { email: string } }) => entry.owner.email)).toEqual([
       'viewer@example.com',
@@ -83,7 +83,8 @@ describe('API tokens', () => {
     );
     expect((await t.app.request('/api/sites')).status).toBe(200);
     expect(
-      (await t.as(t.sessionFor(t.admin)).request(`/api/tokens/${own[0].id}`, { method: 'DELETE' })).status,
+      (await t.as(await t.sessionFor(t.admin)).request(`/api/tokens/${own[0].id}`, { method: 'DELETE' }))
+        .status,
     ).toBe(204);
     expect(await readJson(await viewerBrowser.request('/api/tokens'))).toEqual([]);
   });

@@ -7,11 +7,11 @@ import { bearer, createTestApp, jsonRequest, readJson, sessionCredential, TEST_O
 
 const PASSWORD = 'harbour-violet-cinder-58';
 
-let t: ReturnType<typeof createTestApp>;
+let t: Awaited<ReturnType<typeof createTestApp>>;
 let admin: ReturnType<typeof t.as>;
-beforeEach(() => {
-  t = createTestApp({ publicUrl: 'https://vigil.example.com/' });
-  admin = t.as(t.sessionFor(t.admin));
+beforeEach(async () => {
+  t = await createTestApp({ publicUrl: 'https://vigil.example.com/' });
+  admin = t.as(await t.sessionFor(t.admin));
 });
 afterEach(async () => {
   await t.close();
@@ -48,7 +48,7 @@ describe('invitations', () => {
     expect(created.link).toMatch(/^https:\/\/vigil\.example\.com\/invite#token=[\w-]{43}$/);
     const token = tokenOf(created.link);
     // Stored hashed; the list never shows the secret.
-    expect(t.db.select({ tokenHash: invitations.tokenHash }).from(invitations).all()).toEqual([
+    expect(await t.db.select({ tokenHash: invitations.tokenHash }).from(invitations)).toEqual([
       { tokenHash: sha256(token) },
     ]);
     const pending = await readJson(await admin.request('/api/users/invitations'));
@@ -85,10 +85,10 @@ describe('invitations', () => {
   });
 
   it('links to the address the admin uses when no public URL is configured', async () => {
-    const local = createTestApp();
+    const local = await createTestApp();
     try {
       const response = await local
-        .as(local.sessionFor(local.admin))
+        .as(await local.sessionFor(local.admin))
         .request('/api/users/invitations', jsonRequest('POST', { email: 'a@example.com', role: 'viewer' }));
       expect((await readJson(response)).link).toMatch(/^http:\/\/localhost\/invite#token=/);
     } finally {
@@ -100,7 +100,7 @@ describe('invitations', () => {
     const expiring = tokenOf((await invite('late@example.com')).link);
     t.clock.advance(INVITATION_TTL_MS);
     expect((await publicPost('/api/auth/invitation', { token: expiring })).status).toBe(404);
-    admin = t.as(t.sessionFor(t.admin)); // a week later: a new day's session
+    admin = t.as(await t.sessionFor(t.admin)); // a week later: a new day's session
 
     const revoked = await invite('revoked@example.com');
     expect(
@@ -126,8 +126,8 @@ describe('invitations', () => {
 describe('managing users', () => {
   it('disabling ends the user’s sessions and stops their tokens; enabling brings the tokens back', async () => {
     const viewer = await t.createUser({ email: 'v@example.com' });
-    const session = t.sessionFor(viewer);
-    const token = bearer(t.tokenFor(viewer, 'read'));
+    const session = await t.sessionFor(viewer);
+    const token = bearer(await t.tokenFor(viewer, 'read'));
     const disabled = await admin.request(`/api/users/${viewer.id}`, jsonRequest('PATCH', { disabled: true }));
     expect(await readJson(disabled)).toMatchObject({ email: 'v@example.com', disabled: true });
     expect((await t.as(session).request('/api/sites')).status).toBe(401);
@@ -140,7 +140,7 @@ describe('managing users', () => {
 
   it('a role change applies to the next request of existing sessions and tokens', async () => {
     const user = await t.createUser();
-    const token = t.as(bearer(t.tokenFor(user, 'write')));
+    const token = t.as(bearer(await t.tokenFor(user, 'write')));
     expect((await token.request('/api/sites', jsonRequest('POST', { host: 'a.example.com' }))).status).toBe(
       403,
     );
@@ -169,7 +169,7 @@ describe('managing users', () => {
 
   it('deleting a user removes their sessions and tokens; the audit log keeps their address', async () => {
     const leaving = await t.createUser({ email: 'leaving@example.com', role: 'admin' });
-    const token = t.as(bearer(t.tokenFor(leaving, 'write')));
+    const token = t.as(bearer(await t.tokenFor(leaving, 'write')));
     expect(
       (await token.request('/api/sites', jsonRequest('POST', { host: 'kept.example.com' }))).status,
     ).toBe(201);
