@@ -58,7 +58,10 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-function spawnVigil(extraArgs: string[], env: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
+function spawnVigil(
+  extraArgs: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; ready: Promise<void> } {
   const child = spawn(process.execPath, [VIGIL_BIN, 'serve', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
@@ -67,7 +70,8 @@ function spawnVigil(extraArgs: string[], env: Record<string, string>): { child: 
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       lines.push(...chunk.toString('utf8').split('\n'));
-      if (lines.some((line) => line.startsWith('Vigil listening on') || line.startsWith('Vigil started'))) resolve();
+      if (lines.some((line) => line.startsWith('Vigil listening on') || line.startsWith('Vigil started')))
+        resolve();
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
@@ -81,7 +85,9 @@ async function measureRun(): Promise<void> {
   const backend = args.run === 'pg' ? 'pg' : 'sqlite';
   const workers = Number(args['worker-count'] ?? 1);
   const storage = args.storage ?? '';
-  const hosts = readFileSync(args['hosts-file'] ?? '', 'utf8').trim().split('\n');
+  const hosts = readFileSync(args['hosts-file'] ?? '', 'utf8')
+    .trim()
+    .split('\n');
   const database: Database = await openMigratedDatabase(storage);
   const ctx = { db: database.db, now: () => new Date(), defaults: TEST_DEFAULTS };
   await importSites({ ...ctx, input: { text: hosts.join('\n'), atomic: true } });
@@ -168,13 +174,32 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'vigil-bench-workers-'));
   const hostsFile = join(scratch, 'hosts.txt');
   writeFileSync(hostsFile, names.map((name) => fleet.host(name)).join('\n'));
-  const common = ['--dns-server', fleet.dnsServer, '--ca-file', fleet.caCertFile, '--hosts-file', hostsFile, '--concurrency', args.concurrency ?? '8'];
+  const common = [
+    '--dns-server',
+    fleet.dnsServer,
+    '--ca-file',
+    fleet.caCertFile,
+    '--hosts-file',
+    hostsFile,
+    '--concurrency',
+    args.concurrency ?? '8',
+  ];
   const results: RunResult[] = [];
   try {
     results.push(await runChild(['--run', 'sqlite', '--storage', join(scratch, 'sqlite'), ...common]));
     for (const workers of workerCounts) {
       const database = await createDatabase(postgres.url);
-      results.push(await runChild(['--run', 'pg', '--worker-count', String(workers), '--storage', database.url, ...common]));
+      results.push(
+        await runChild([
+          '--run',
+          'pg',
+          '--worker-count',
+          String(workers),
+          '--storage',
+          database.url,
+          ...common,
+        ]),
+      );
       await database.drop();
     }
   } finally {
@@ -183,7 +208,11 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
   const baseline = results[0]?.scansPerS ?? 1;
-  console.log(`\n${cpus().length} cores, load ${loadavg().map((n) => n.toFixed(1)).join(' ')}; ${siteCount} sites`);
+  console.log(
+    `\n${cpus().length} cores, load ${loadavg()
+      .map((n) => n.toFixed(1))
+      .join(' ')}; ${siteCount} sites`,
+  );
   console.log('| storage | worker processes | wall | scans/s | vs SQLite | Vigil CPU |');
   console.log('|---|---|---|---|---|---|');
   for (const result of results)

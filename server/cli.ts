@@ -111,7 +111,10 @@ async function serveCommand(args: string[]): Promise<number> {
     throw new AppError('invalid_request', `--region: "${values.region}" must be 1-30 of a-z 0-9 -`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64))
-    throw new AppError('invalid_request', `--concurrency: "${values.concurrency}" must be a whole number from 1 to 64`);
+    throw new AppError(
+      'invalid_request',
+      `--concurrency: "${values.concurrency}" must be a whole number from 1 to 64`,
+    );
   const { startServer } = await import('./serve');
   const config = env();
   const server = await startServer({
@@ -137,7 +140,10 @@ async function serveCommand(args: string[]): Promise<number> {
 async function migrateCommand(io: CliIo): Promise<number> {
   const { migrateDatabase } = await import('./db');
   const { location, applied } = await migrateDatabase(storageLocation());
-  write(io.stdout, applied > 0 ? `Applied ${applied} migration(s) to ${location}.` : `${location} is up to date.`);
+  write(
+    io.stdout,
+    applied > 0 ? `Applied ${applied} migration(s) to ${location}.` : `${location} is up to date.`,
+  );
   return EXIT.ok;
 }
 

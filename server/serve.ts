@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { hostname } from 'node:os';
+import { serve } from '@hono/node-server';
 import { createAlerts, createSmtpMailer } from './alerts';
 import { createApp } from './app';
 import { env } from './config/env';
@@ -201,7 +201,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const url = address ? urlFor(address) : null;
-  const parts = [runs.schedule ? 'scheduling' : null, runs.work ? `scanning${region ? ` in region ${region}` : ''}` : null]
+  const parts = [
+    runs.schedule ? 'scheduling' : null,
+    runs.work ? `scanning${region ? ` in region ${region}` : ''}` : null,
+  ]
     .filter(Boolean)
     .join(', ');
   const detail = `${role}${parts ? `: ${parts}` : ''}; data in ${database.location}`;

@@ -55,7 +55,9 @@ export async function copyToPostgres(
         log(`  ${getTableName(sqliteSchema.tables[key])}: ${copied} rows`);
       }
       // sites.last_scan_id points at scans, copied after sites: filled in now that both exist.
-      for (const row of source.prepare('select id, last_scan_id from sites where last_scan_id is not null').iterate() as Iterable<{ id: number; last_scan_id: number }>)
+      for (const row of source
+        .prepare('select id, last_scan_id from sites where last_scan_id is not null')
+        .iterate() as Iterable<{ id: number; last_scan_id: number }>)
         await client.query('update sites set last_scan_id = $1 where id = $2', [row.last_scan_id, row.id]);
       await resetIdentities(client);
       await client.query('commit');
@@ -79,8 +81,16 @@ export async function copyToPostgres(
       postgres: await postgresHistoryChecksum(pg),
     };
     source.exec('commit');
-    const ok = tables.every((entry) => entry.sqlite === entry.postgres) && history.sqlite === history.postgres;
-    return { from: sqliteFile, to: redactUrl(postgresUrl), tables, history, ok, ms: Math.round(performance.now() - started) };
+    const ok =
+      tables.every((entry) => entry.sqlite === entry.postgres) && history.sqlite === history.postgres;
+    return {
+      from: sqliteFile,
+      to: redactUrl(postgresUrl),
+      tables,
+      history,
+      ok,
+      ms: Math.round(performance.now() - started),
+    };
   } finally {
     source.close();
     await target.close();
@@ -115,7 +125,9 @@ async function copyTable(
     copied += batch.length;
     batch = [];
   };
-  for (const stored of source.prepare(`select * from "${name}"`).iterate() as Iterable<Record<string, unknown>>) {
+  for (const stored of source.prepare(`select * from "${name}"`).iterate() as Iterable<
+    Record<string, unknown>
+  >) {
     const row: Record<string, unknown> = {};
     for (const [property, column] of columns) {
       const value = stored[column.name];

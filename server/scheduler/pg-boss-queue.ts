@@ -131,9 +131,9 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
     let handed = 0;
     let afterId = 0;
     for (;;) {
-      const queued = (await listQueuedScans({ db, input: { queuedSince, limit: DISPATCH_BATCH + afterId } })).slice(
-        afterId,
-      );
+      const queued = (
+        await listQueuedScans({ db, input: { queuedSince, limit: DISPATCH_BATCH + afterId } })
+      ).slice(afterId);
       if (queued.length === 0) break;
       for (const scan of queued) await ensureQueue(queueFor(scan.region), false);
       await boss.insert(
@@ -205,7 +205,12 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
     },
 
     async complete(scan, result: ScanResult) {
-      const recorded = await completeScan({ db, now, random, input: { scanId: scan.scanId, result, worker } });
+      const recorded = await completeScan({
+        db,
+        now,
+        random,
+        input: { scanId: scan.scanId, result, worker },
+      });
       // Not recorded: another worker took the scan over after our lease ran out; the job is theirs now.
       if (recorded) await completeJob(scan);
       return recorded;
@@ -222,7 +227,10 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
     },
 
     async handBack(scans) {
-      const requeued = await requeueScans({ db, input: { scanIds: scans.map((scan) => scan.scanId), worker } });
+      const requeued = await requeueScans({
+        db,
+        input: { scanIds: scans.map((scan) => scan.scanId), worker },
+      });
       for (const scan of scans) await failJob(scan, `handed back: worker ${worker} is shutting down`);
       return requeued;
     },

@@ -86,7 +86,11 @@ function describeScanQueueContract(name: string, makeQueue: QueueFactory): void 
       expect(await queue.depth()).toEqual({ queued: 3, running: 0, retrying: 0 });
 
       const claimed = [...(await queue.claim(1)), ...(await queue.claim(2))];
-      expect(claimed.map((job) => job.host)).toEqual(['manual.example.com', 'first.example.com', 'second.example.com']);
+      expect(claimed.map((job) => job.host)).toEqual([
+        'manual.example.com',
+        'first.example.com',
+        'second.example.com',
+      ]);
       expect(claimed.map((job) => job.attempt)).toEqual([1, 1, 1]);
       expect(await queue.claim(5)).toEqual([]);
       expect(await queue.depth()).toEqual({ queued: 0, running: 3, retrying: 0 });
@@ -223,7 +227,9 @@ if (testDialect() === 'pg') {
       const [letter] = await queue.deadLetters(10);
       expect(letter).toMatchObject({ scanId: job!.scanId, siteId: site.id });
       const rows = await ctx.db.select().from(scans).where(eq(scans.siteId, site.id));
-      expect(rows).toMatchObject([{ state: 'done', outcome: 'error', error: expect.stringContaining(GAVE_UP_PREFIX) }]);
+      expect(rows).toMatchObject([
+        { state: 'done', outcome: 'error', error: expect.stringContaining(GAVE_UP_PREFIX) },
+      ]);
     });
 
     it('gives a site that requires a region only to workers of that region', async () => {

@@ -149,7 +149,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const { onScanRecorded } = options;
     if (recorded && onScanRecorded)
-      await guarded(`after-scan hook for scan ${flight.scan.scanId}`, () => onScanRecorded(flight.scan.scanId));
+      await guarded(`after-scan hook for scan ${flight.scan.scanId}`, () =>
+        onScanRecorded(flight.scan.scanId),
+      );
   }
 
   function launch(scan: ClaimedScan, allowPrivateEverywhere: boolean): void {
@@ -216,7 +218,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (last && at.getTime() - last.getTime() < RETENTION_EVERY_MS) return 0;
     const { foldedScans, removedSets } = await foldOldScans({ db, now, input: { retentionDays } });
     await writeMarker({ db }, RETENTION_MARKER, at);
-    if (foldedScans > 0) log(`vigil: retention folded ${foldedScans} scans, removed ${removedSets} unused sets`);
+    if (foldedScans > 0)
+      log(`vigil: retention folded ${foldedScans} scans, removed ${removedSets} unused sets`);
     return foldedScans;
   }
 
@@ -270,7 +273,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (roles.work) {
         const recovered = await queue.recoverInterrupted();
         if (recovered.requeued + recovered.abandoned > 0)
-          log(`vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`);
+          log(
+            `vigil: re-queued ${recovered.requeued} interrupted scans, closed ${recovered.abandoned} as failed`,
+          );
       }
       // A missed tick (event loop busy) is harmless: the next one picks up every due site; status() shows staleness.
       if (tickCron)
@@ -346,7 +351,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const staleAfterMs = task ? 3 * cronPeriodMs(task) : Number.POSITIVE_INFINITY;
       return {
         alive:
-          startedAt !== null && !stopping && tickedAt !== null && at.getTime() - tickedAt.getTime() <= staleAfterMs,
+          startedAt !== null &&
+          !stopping &&
+          tickedAt !== null &&
+          at.getTime() - tickedAt.getTime() <= staleAfterMs,
         startedAt: startedAt?.toISOString() ?? null,
         lastTickAt: lastTickAt?.toISOString() ?? null,
         running: inFlight.size,

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { and, eq, gte, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SmtpSink } from '../alerts/testing/smtp-sink';
+import { type SmtpSink, startSmtpSink } from '../alerts/testing/smtp-sink';
 import { type Database, openMigratedDatabase } from '../db';
 import { incidents, scans, sites } from '../db/schema';
 import { TEST_DEFAULTS } from '../routes/test-app';
@@ -66,7 +66,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) {
-      const logs = children.map((entry) => `--- ${entry.role}\n${entry.lines.slice(-15).join('\n')}`).join('\n');
+      const logs = children
+        .map((entry) => `--- ${entry.role}\n${entry.lines.slice(-15).join('\n')}`)
+        .join('\n');
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${logs}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -76,7 +78,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 /** Scans of one round (queued at or after `since`), per state, with the workers that recorded them. */
 async function round(since: Date) {
   const rows = await database.db
-    .select({ siteId: scans.siteId, state: scans.state, trigger: scans.trigger, worker: scans.worker, attempts: scans.attempts })
+    .select({
+      siteId: scans.siteId,
+      state: scans.state,
+      trigger: scans.trigger,
+      worker: scans.worker,
+      attempts: scans.attempts,
+    })
     .from(scans)
     .where(gte(scans.queuedAt, since));
   const scheduled = rows.filter((row) => row.trigger === 'schedule');
@@ -84,7 +92,10 @@ async function round(since: Date) {
     rows,
     scheduled,
     done: scheduled.filter((row) => row.state === 'done').length,
-    perSite: scheduled.reduce((counts, row) => counts.set(row.siteId, (counts.get(row.siteId) ?? 0) + 1), new Map<number, number>()),
+    perSite: scheduled.reduce(
+      (counts, row) => counts.set(row.siteId, (counts.get(row.siteId) ?? 0) + 1),
+      new Map<number, number>(),
+    ),
   };
 }
 
