@@ -57,8 +57,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /**
- * Makes the site's next scheduled scan due now and waits until it is done. A confirmation rescan is queued
- * in the same synchronous step that records the scan, so "no active scan" also means it is done.
+ * Makes the site's next scheduled scan due now and waits until it is done. A confirmation rescan it asks
+ * for is queued just after (when the worker evaluates it), so assertions about it wait for its mail.
  */
 async function scheduledScan(siteId: number): Promise<void> {
   const before: Json = await api(`/api/sites/${siteId}`);
@@ -78,7 +78,7 @@ async function scanTriggers(siteId: number): Promise<string[]> {
 beforeAll(async () => {
   [fleet, smtp] = await Promise.all([startFleet({ shop: SITE_PRESETS.hardened }), startSmtpSink()]);
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-alerts-'));
-  authorization = seedAdminAuthorization(dataDir);
+  authorization = await seedAdminAuthorization(dataDir);
   server = await startServer({
     port: 0,
     host: '127.0.0.1',

@@ -7,13 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAdminAuthorization } from '../auth/testing';
 import { type Fleet, SITE_PRESETS, startFleet } from '../testing/fleet';
+import { DEFAULT_LEASE_MS } from './outbox';
 import { type SmtpSink, startSmtpSink } from './testing/smtp-sink';
 
 /**
  * The outbox across a hard crash: `vigil serve` runs as a child process, writes an alert mail while the
  * SMTP server is down, and is killed with SIGKILL; after a restart the mail is delivered exactly once.
- * Then the process is killed while the SMTP server holds a message mid-transfer, and the restarted
- * process sends it again, once, with the same Message-ID.
+ * Then the process is killed while the SMTP server holds a message mid-transfer: the delivery stays
+ * claimed by the dead process until its lease ends (another live process could be the one sending it),
+ * then the restarted process sends it again, once, with the same Message-ID.
  */
 
 const BIN = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
@@ -119,7 +121,7 @@ async function scanNow(child: Child, siteId: number): Promise<void> {
 beforeAll(async () => {
   fleet = await startFleet({ shop: SITE_PRESETS.hardened });
   dataDir = mkdtempSync(join(tmpdir(), 'vigil-outbox-'));
-  authorization = seedAdminAuthorization(dataDir);
+  authorization = await seedAdminAuthorization(dataDir);
   // Take a free port for the SMTP server, then leave it closed: mail cannot go out yet.
   const probe = await startSmtpSink();
   smtpPort = probe.port;
@@ -133,72 +135,79 @@ afterAll(async () => {
 });
 
 describe('the outbox survives kill -9', () => {
-  it('delivers a mail written before the crash exactly once after restart, and resends one cut off mid-send once', async () => {
-    let vigil = await startVigil();
-    await post(vigil, '/api/alerts/recipients', { email: 'ops@example.test' });
-    const site = await post(vigil, '/api/sites', { host: fleet.host('shop') });
-    await until('the first scan', async () => {
-      const current = await api(vigil, `/api/sites/${site.id}`);
-      return current.lastScanId && !current.activeScan ? current : undefined;
-    });
+  it(
+    'delivers a mail written before the crash exactly once after restart, and resends one cut off mid-send once',
+    async () => {
+      let vigil = await startVigil();
+      await post(vigil, '/api/alerts/recipients', { email: 'ops@example.test' });
+      const site = await post(vigil, '/api/sites', { host: fleet.host('shop') });
+      await until('the first scan', async () => {
+        const current = await api(vigil, `/api/sites/${site.id}`);
+        return current.lastScanId && !current.activeScan ? current : undefined;
+      });
 
-    // DEBUG goes on; two scans in a row confirm it; the mail is written but SMTP is down.
-    await fleet.reconfigure('shop', { behaviour: { debug: true } });
-    await scanNow(vigil, site.id);
-    await scanNow(vigil, site.id);
-    const [incident] = (await api(vigil, '/api/incidents')).items;
-    expect(incident).toMatchObject({ key: 'django.debug', status: 'open' });
-    const waiting = await until('a failed first attempt', async () => {
-      const detail = await api(vigil, `/api/incidents/${incident.id}`);
-      const delivery = detail.mails[0]?.deliveries[0];
-      return delivery?.attempts >= 1 ? delivery : undefined;
-    });
-    expect(waiting).toMatchObject({ status: 'pending', address: 'ops@example.test' });
-    expect(waiting.lastError).toMatch(/ECONNREFUSED/);
-
-    await kill9(vigil);
-    const smtp: SmtpSink = await startSmtpSink({ port: smtpPort });
-    try {
-      vigil = await startVigil();
-      const [alert] = await smtp.waitForCount(1, 30_000);
-      expect(alert?.messageId).toBe(waiting.messageId);
-      expect(alert?.headers.get('x-vigil-incident')).toBe(String(incident.id));
-      expect(alert?.subject).toBe(`[Vigil] ${fleet.host('shop')}: Django DEBUG is on (A+ → F)`);
-      await until('the delivery marked sent', async () => {
+      // DEBUG goes on; two scans in a row confirm it; the mail is written but SMTP is down.
+      await fleet.reconfigure('shop', { behaviour: { debug: true } });
+      await scanNow(vigil, site.id);
+      await scanNow(vigil, site.id);
+      const [incident] = (await api(vigil, '/api/incidents')).items;
+      expect(incident).toMatchObject({ key: 'django.debug', status: 'open' });
+      const waiting = await until('a failed first attempt', async () => {
         const detail = await api(vigil, `/api/incidents/${incident.id}`);
-        return detail.mails[0].deliveries[0].status === 'sent' ? true : undefined;
+        const delivery = detail.mails[0]?.deliveries[0];
+        return delivery?.attempts >= 1 ? delivery : undefined;
       });
+      expect(waiting).toMatchObject({ status: 'pending', address: 'ops@example.test' });
+      expect(waiting.lastError).toMatch(/ECONNREFUSED/);
 
-      // Now the crash comes while the SMTP server has the whole message but has not answered yet.
-      const held = smtp.holdNext();
-      await fleet.reconfigure('shop', { behaviour: { debug: false } });
-      await scanNow(vigil, site.id);
-      await scanNow(vigil, site.id);
-      await held;
-      const detail = await api(vigil, `/api/incidents/${incident.id}`);
-      const recoveryDelivery = detail.mails[1].deliveries[0];
-      expect(recoveryDelivery.status).toBe('sending');
       await kill9(vigil);
-      smtp.dropHeld();
-      expect(smtp.messages).toHaveLength(1);
+      const smtp: SmtpSink = await startSmtpSink({ port: smtpPort });
+      try {
+        vigil = await startVigil();
+        const [alert] = await smtp.waitForCount(1, 30_000);
+        expect(alert?.messageId).toBe(waiting.messageId);
+        expect(alert?.headers.get('x-vigil-incident')).toBe(String(incident.id));
+        expect(alert?.subject).toBe(`[Vigil] ${fleet.host('shop')}: Django DEBUG is on (A+ → F)`);
+        await until('the delivery marked sent', async () => {
+          const detail = await api(vigil, `/api/incidents/${incident.id}`);
+          return detail.mails[0].deliveries[0].status === 'sent' ? true : undefined;
+        });
 
-      vigil = await startVigil();
-      const [, recovery] = await smtp.waitForCount(2, 30_000);
-      expect(recovery?.messageId).toBe(recoveryDelivery.messageId);
-      expect(recovery?.subject).toBe(`[Vigil] ${fleet.host('shop')}: resolved: Django DEBUG is on (F → A+)`);
-      await until('the recovery marked sent', async () => {
-        const after = await api(vigil, `/api/incidents/${incident.id}`);
-        return after.mails[1].deliveries[0].status === 'sent' ? after : undefined;
-      });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      expect(smtp.messages.map((mail) => mail.messageId)).toEqual([
-        waiting.messageId,
-        recoveryDelivery.messageId,
-      ]);
-      expect(output.join('')).toContain('alert mails in the outbox, sending now');
-    } finally {
-      vigil.process.kill('SIGTERM');
-      await smtp.stop();
-    }
-  }, 120_000);
+        // Now the crash comes while the SMTP server has the whole message but has not answered yet.
+        const held = smtp.holdNext();
+        await fleet.reconfigure('shop', { behaviour: { debug: false } });
+        await scanNow(vigil, site.id);
+        await scanNow(vigil, site.id);
+        await held;
+        const detail = await api(vigil, `/api/incidents/${incident.id}`);
+        const recoveryDelivery = detail.mails[1].deliveries[0];
+        expect(recoveryDelivery.status).toBe('sending');
+        await kill9(vigil);
+        smtp.dropHeld();
+        expect(smtp.messages).toHaveLength(1);
+
+        vigil = await startVigil();
+        const [, recovery] = await smtp.waitForCount(2, DEFAULT_LEASE_MS + 30_000);
+        expect(recovery?.messageId).toBe(recoveryDelivery.messageId);
+        expect(recovery?.subject).toBe(
+          `[Vigil] ${fleet.host('shop')}: resolved: Django DEBUG is on (F → A+)`,
+        );
+        await until('the recovery marked sent', async () => {
+          const after = await api(vigil, `/api/incidents/${incident.id}`);
+          return after.mails[1].deliveries[0].status === 'sent' ? after : undefined;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect(smtp.messages.map((mail) => mail.messageId)).toEqual([
+          waiting.messageId,
+          recoveryDelivery.messageId,
+        ]);
+        expect(output.join('')).toContain('alert mails in the outbox, sending now');
+        expect(output.join('')).toContain('1 alert mails were being sent');
+      } finally {
+        vigil.process.kill('SIGTERM');
+        await smtp.stop();
+      }
+    },
+    120_000 + DEFAULT_LEASE_MS,
+  );
 });
