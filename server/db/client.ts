@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,10 +77,13 @@ export const SERVING_BUSY_TIMEOUT_MS = 250;
 const STATEMENT_CACHE_SIZE = 2000;
 
 /**
- * Drizzle's asynchronous SQLite builder over a synchronous better-sqlite3 connection. Every query runs at
- * once, so awaiting one costs a microtask: a transaction that only awaits queries runs to its end before
- * any other request's code, as with better-sqlite3's own transactions. A transaction must therefore do
- * only database work (no network, no timers) between `begin` and `commit`.
+ * Drizzle's asynchronous SQLite builder over a synchronous better-sqlite3 connection. The connection is
+ * one, so a transaction holds it alone from `begin` to `commit`: awaiting a query yields to other
+ * requests, whose queries would otherwise run inside the open transaction (and be rolled back with it)
+ * and whose own `begin` would fail. Transactions take turns, and a query from outside the running one
+ * waits for its end; the transaction's own code is recognised by its async context. A transaction must
+ * therefore do only database work (no network, no timers) between `begin` and `commit`: everything else
+ * waits meanwhile.
  */
 function sqliteBuilder(client: BetterSqlite3.Database): Db {
   const statements = new Map<string, BetterSqlite3.Statement>();
@@ -92,7 +96,16 @@ function sqliteBuilder(client: BetterSqlite3.Database): Db {
     }
     return statement;
   };
-  return drizzleSqlite(async (query, params, method) => {
+  // The running transaction, known to its own queries by the async context it runs in. Work it started
+  // that outlives it keeps that context, but is a stranger to the next transaction.
+  const transactionContext = new AsyncLocalStorage<object>();
+  let running: { owner: object; done: Promise<unknown> } | null = null;
+  const isRunningTransaction = () => running !== null && transactionContext.getStore() === running.owner;
+  let lastTurn: Promise<unknown> = Promise.resolve();
+
+  const db: Db = drizzleSqlite(async (query, params, method) => {
+    // Checked and run in one synchronous step, so no transaction can begin in between.
+    while (running && !isRunningTransaction()) await running.done.catch(() => {});
     // A write transaction takes the write lock at its start, so it cannot fail half-way for want of it.
     if (query === 'begin') {
       client.exec('begin immediate');
@@ -107,6 +120,21 @@ function sqliteBuilder(client: BetterSqlite3.Database): Db {
     if (method === 'get') return { rows: statement.get(...params) as unknown[] };
     return { rows: statement.all(...params) };
   });
+  const transaction = db.transaction.bind(db);
+  db.transaction = (work, config) => {
+    if (isRunningTransaction()) return transaction(work, config);
+    const turn = lastTurn.then(() => {
+      const owner = {};
+      const done = transactionContext.run(owner, () => transaction(work, config));
+      running = { owner, done };
+      return done.finally(() => {
+        if (running?.owner === owner) running = null;
+      });
+    });
+    lastTurn = turn.catch(() => {});
+    return turn;
+  };
+  return db;
 }
 
 /** Opens (creating if needed) a SQLite file with the pragmas Vigil relies on; does not migrate. */
@@ -262,7 +290,9 @@ export async function waitForMigratedDatabase(
       if (!fault) throw error;
     }
     if (fault.message !== waitingFor)
-      options.log(`vigil: cannot start yet: ${fault.message} (${where}); trying again every ${retryMs / 1000} s`);
+      options.log(
+        `vigil: cannot start yet: ${fault.message} (${where}); trying again every ${retryMs / 1000} s`,
+      );
     waitingFor = fault.message;
     await new Promise((resolve) => setTimeout(resolve, retryMs));
   }
