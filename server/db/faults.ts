@@ -81,7 +81,9 @@ export function storageFault(error: unknown): StorageFault | null {
   for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
     const code = 'code' in current ? String(current.code) : '';
     const match = KIND_BY_CODE.find(([prefix]) =>
-      prefix.startsWith('SQLITE_') ? code === prefix || code.startsWith(`${prefix}_`) : isSqlState(code, prefix),
+      prefix.startsWith('SQLITE_')
+        ? code === prefix || code.startsWith(`${prefix}_`)
+        : isSqlState(code, prefix),
     );
     if (match) return faultOf(match[1]);
     const errnoKind = KIND_BY_ERRNO[code];
@@ -146,8 +148,11 @@ export async function checkDatabaseHealth(database: Database): Promise<DatabaseH
   try {
     if (!database.sqlite) {
       // PostgreSQL guards its own disk and locks; what we can tell is whether it answers and takes writes.
-      const result = await database.pool?.query<{ ro: string }>('show transaction_read_only');
-      if (result?.rows[0]?.ro === 'on') return fail(faultOf('read-only', 'the server is a read-only standby'));
+      const result = await database.pool?.query<{ ro: string }>(
+        "select current_setting('transaction_read_only') as ro",
+      );
+      if (result?.rows[0]?.ro === 'on')
+        return fail(faultOf('read-only', 'the server is a read-only standby'));
       return { ok: true };
     }
     const client = database.sqlite;
