@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alertDeliveries, alertMails, incidents, scans } from '../db/schema';
+import { testDialect } from '../db/temp-database';
 import type { AppEnv } from '../routes/env';
 import { createErrorHandler } from '../routes/error-handler';
 import { createTestApp, readJson, TEST_DEFAULTS } from '../routes/test-app';
@@ -13,7 +14,7 @@ import { PROMETHEUS_CONTENT_TYPE } from './prometheus';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 
-let t: ReturnType<typeof createTestApp>;
+let t: Awaited<ReturnType<typeof createTestApp>>;
 afterEach(async () => {
   await t?.close();
 });
@@ -44,8 +45,8 @@ function value(text: string, series: string): number {
   return Number(line.slice(series.length + 1));
 }
 
-function addSite(host: string) {
-  return createSite({ db: t.db, now: t.clock.now, defaults: TEST_DEFAULTS, input: { host } });
+async function addSite(host: string) {
+  return await createSite({ db: t.db, now: t.clock.now, defaults: TEST_DEFAULTS, input: { host } });
 }
 
 /** A scan function each test finishes by hand, host by host. */
@@ -71,7 +72,7 @@ function manualScans() {
 
 describe('GET /metrics access', () => {
   it('does not exist while VIGIL_METRICS_TOKEN is unset', async () => {
-    t = createTestApp();
+    t = await createTestApp();
     const response = await t.app.request('/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(response.status).toBe(404);
     expect(await readJson(response)).toEqual({
@@ -80,7 +81,7 @@ describe('GET /metrics access', () => {
   });
 
   it('answers only with the bearer token, in the Prometheus text format', async () => {
-    t = createTestApp();
+    t = await createTestApp();
     const app = metricsApp(TOKEN);
     const anonymous = await app.request('/metrics');
     expect(anonymous.status).toBe(401);
@@ -106,12 +107,12 @@ describe('GET /metrics access', () => {
 
 describe('GET /metrics values', () => {
   it('counts scans by outcome with their durations, and shows queue, sites, incidents and outbox', async () => {
-    t = createTestApp({ defaults: { scanConcurrency: 2 } });
+    t = await createTestApp({ defaults: { scanConcurrency: 2 } });
     const app = metricsApp(TOKEN);
     for (const host of ['a.example.com', 'b.example.com', 'c.example.com', 'broken.example.com'])
-      addSite(host);
+      await addSite(host);
     t.scripted.hold();
-    t.scheduler.start();
+    await t.scheduler.start();
 
     const busy = await scrape(app);
     expect(value(busy, 'vigil_scan_queue_depth')).toBe(2);
@@ -136,40 +137,33 @@ describe('GET /metrics values', () => {
     expect(value(done, 'vigil_scan_queue_depth')).toBe(0);
 
     const at = t.clock.now();
-    const site = addSite('d.example.com');
-    t.db
-      .insert(incidents)
-      .values(
-        (['critical', 'high', 'high'] as const).map((severity, index) => ({
-          siteId: site.id,
-          key: `key-${index}`,
-          severity,
-          status: 'open' as const,
-          openedAt: at,
-          firstSeenAt: at,
-          lastNotifiedAt: at,
-          updatedAt: at,
-        })),
-      )
-      .run();
-    const mail = t.db
+    const site = await addSite('d.example.com');
+    await t.db.insert(incidents).values(
+      (['critical', 'high', 'high'] as const).map((severity, index) => ({
+        siteId: site.id,
+        key: `key-${index}`,
+        severity,
+        status: 'open' as const,
+        openedAt: at,
+        firstSeenAt: at,
+        lastNotifiedAt: at,
+        updatedAt: at,
+      })),
+    );
+    const [mail] = await t.db
       .insert(alertMails)
       .values({ kind: 'change', siteId: site.id, subject: 's', text: 't', html: 'h', createdAt: at })
-      .returning()
-      .get();
-    t.db
-      .insert(alertDeliveries)
-      .values(
-        (['pending', 'sending', 'sent', 'failed'] as const).map((status, index) => ({
-          mailId: mail.id,
-          address: `ops${index}@example.com`,
-          messageId: `<m${index}@example.com>`,
-          status,
-          nextAttemptAt: at,
-          createdAt: at,
-        })),
-      )
-      .run();
+      .returning({ id: alertMails.id });
+    await t.db.insert(alertDeliveries).values(
+      (['pending', 'sending', 'sent', 'failed'] as const).map((status, index) => ({
+        mailId: mail!.id,
+        address: `ops${index}@example.com`,
+        messageId: `<m${index}@example.com>`,
+        status,
+        nextAttemptAt: at,
+        createdAt: at,
+      })),
+    );
     const alerting = await scrape(app);
     expect(value(alerting, 'vigil_incidents_open{severity="critical"}')).toBe(1);
     expect(value(alerting, 'vigil_incidents_open{severity="high"}')).toBe(2);
@@ -183,14 +177,14 @@ describe('GET /metrics values', () => {
 
   it('counts each scan that finishes while it runs once, in any order, and never goes backwards', async () => {
     const scanner = manualScans();
-    t = createTestApp({ runScan: scanner.runScan });
-    addSite('before.example.com');
-    t.scheduler.start();
+    t = await createTestApp({ runScan: scanner.runScan });
+    await addSite('before.example.com');
+    await t.scheduler.start();
     await scanner.finish('before.example.com');
     await t.scheduler.drain();
-    addSite('slow.example.com');
-    addSite('fast.example.com');
-    expect(t.scheduler.tick()).toMatchObject({ enqueued: 2, started: 2 });
+    await addSite('slow.example.com');
+    await addSite('fast.example.com');
+    expect(await t.scheduler.tick()).toMatchObject({ enqueued: 2, started: 2 });
 
     // Created now, as at server start: the scan already finished is not this process's to count.
     const app = metricsApp(TOKEN);
@@ -208,7 +202,51 @@ describe('GET /metrics values', () => {
     expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
 
     // Retention folding old scans away must not lower a counter.
-    t.db.delete(scans).run();
+    await t.db.delete(scans);
     expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
   });
+
+  // Only PostgreSQL commits ids out of order: SQLite lets one writer at a time take the next id.
+  it.skipIf(testDialect() === 'sqlite')(
+    'counts a scan whose transaction commits after a newer scan was counted',
+    async () => {
+      t = await createTestApp();
+      const site = await addSite('a.example.com');
+      const app = metricsApp(TOKEN);
+      const at = t.clock.now();
+      const finished = {
+        siteId: site.id,
+        trigger: 'manual' as const,
+        state: 'done' as const,
+        outcome: 'ok' as const,
+        queuedAt: at,
+        startedAt: at,
+        finishedAt: at,
+        durationMs: 300,
+      };
+      let inserted!: () => void;
+      const insertedSlowly = new Promise<void>((resolve) => {
+        inserted = resolve;
+      });
+      let commit!: () => void;
+      const committing = new Promise<void>((resolve) => {
+        commit = resolve;
+      });
+      // A worker whose transaction takes the lower id and commits last.
+      const slowWorker = t.db.transaction(async (tx) => {
+        const [older] = await tx.insert(scans).values(finished).returning({ id: scans.id });
+        inserted();
+        await committing;
+        return older!.id;
+      });
+      await insertedSlowly;
+      const [newer] = await t.db.insert(scans).values(finished).returning({ id: scans.id });
+      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(1);
+
+      commit();
+      expect(await slowWorker).toBeLessThan(newer!.id);
+      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
+      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
+    },
+  );
 });

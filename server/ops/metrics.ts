@@ -23,14 +23,23 @@ const packageVersion = z
   .object({ version: z.string() })
   .parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))).version;
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
 interface ScanTally {
   byOutcome: Record<ScanOutcome, number>;
   /** Per bucket of SCAN_DURATION_BUCKETS, not cumulative. */
   bucketCounts: number[];
   overflow: number;
   durationSeconds: number;
+}
+
+/** Every scan at or below the returned id is finished (or deleted), as far as committed rows tell. */
+async function settledUpTo(db: Db): Promise<number> {
+  const [oldestActive] = await db
+    .select({ id: min(scans.id) })
+    .from(scans)
+    .where(isActiveScan(scans.state));
+  if (oldestActive?.id != null) return oldestActive.id - 1;
+  const [newest] = await db.select({ id: max(scans.id) }).from(scans);
+  return newest?.id ?? 0;
 }
 
 /**
@@ -47,24 +56,15 @@ function createScanCounter(db: Db) {
     durationSeconds: 0,
   };
   const countedAboveCursor = new Set<number>();
-
-  /** Every scan at or below the returned id is finished (or deleted). */
-  function settledUpTo(reader: Db | Tx): number {
-    const oldestActive = reader
-      .select({ id: min(scans.id) })
-      .from(scans)
-      .where(isActiveScan(scans.state))
-      .get()?.id;
-    if (oldestActive != null) return oldestActive - 1;
-    return (
-      reader
-        .select({ id: max(scans.id) })
-        .from(scans)
-        .get()?.id ?? 0
-    );
-  }
-
-  let cursor = settledUpTo(db);
+  /** Null until the settled point is read: scans finished before then are not this process's to count. */
+  let cursor: number | null = null;
+  let lastSettled = 0;
+  const start = (settled: number) => {
+    cursor ??= settled;
+    lastSettled = settled;
+  };
+  // Read at creation (server start); if the database cannot answer yet, the first scrape sets the start.
+  const started = settledUpTo(db).then(start, () => {});
 
   function observe(outcome: ScanOutcome, durationMs: number | null): void {
     tally.byOutcome[outcome] += 1;
@@ -76,22 +76,29 @@ function createScanCounter(db: Db) {
   }
 
   return {
-    collect(): ScanTally {
-      db.transaction((tx) => {
-        const settled = Math.max(cursor, settledUpTo(tx));
-        const finished = tx
-          .select({ id: scans.id, outcome: scans.outcome, durationMs: scans.durationMs })
-          .from(scans)
-          .where(and(gt(scans.id, cursor), eq(scans.state, 'done')))
-          .all();
-        for (const scan of finished) {
-          if (countedAboveCursor.has(scan.id) || !scan.outcome) continue;
-          observe(scan.outcome, scan.durationMs);
-          countedAboveCursor.add(scan.id);
-        }
-        cursor = settled;
-        for (const id of countedAboveCursor) if (id <= cursor) countedAboveCursor.delete(id);
-      });
+    async collect(): Promise<ScanTally> {
+      await started;
+      // The settled point is read before the finished scans, so every scan at or below it is among them.
+      const settled = await settledUpTo(db);
+      if (cursor === null) {
+        start(settled);
+        return tally;
+      }
+      const finished = await db
+        .select({ id: scans.id, outcome: scans.outcome, durationMs: scans.durationMs })
+        .from(scans)
+        .where(and(gt(scans.id, cursor), eq(scans.state, 'done')));
+      // Synchronous from here on: a scrape running alongside sees this one's counts, never counts twice.
+      for (const scan of finished) {
+        if (scan.id <= cursor || countedAboveCursor.has(scan.id) || !scan.outcome) continue;
+        observe(scan.outcome, scan.durationMs);
+        countedAboveCursor.add(scan.id);
+      }
+      // On PostgreSQL ids are not committed in order: a scan below the settled point may still be in an
+      // open transaction. The cursor trails by one scrape, so such a scan has a whole interval to commit.
+      cursor = Math.max(cursor, Math.min(settled, lastSettled));
+      lastSettled = settled;
+      for (const id of countedAboveCursor) if (id <= cursor) countedAboveCursor.delete(id);
       return tally;
     },
   };
@@ -110,29 +117,26 @@ export function createMetrics(sources: MetricsSources) {
   const scanCounter = createScanCounter(db);
 
   return {
-    collect(scheduler: SchedulerStatus): MetricFamily[] {
-      const tally = scanCounter.collect();
-      const depth = queue.depth();
-      const siteRows = db
+    async collect(scheduler: SchedulerStatus): Promise<MetricFamily[]> {
+      const tally = await scanCounter.collect();
+      const depth = await queue.depth();
+      const siteRows = await db
         .select({ enabled: sites.enabled, n: count() })
         .from(sites)
-        .groupBy(sites.enabled)
-        .all();
-      const backlog =
-        db
-          .select({ n: count() })
-          .from(alertDeliveries)
-          .where(inArray(alertDeliveries.status, ['pending', 'sending']))
-          .get()?.n ?? 0;
-      const failedMails =
-        db.select({ n: count() }).from(alertDeliveries).where(eq(alertDeliveries.status, 'failed')).get()
-          ?.n ?? 0;
-      const openIncidents = db
+        .groupBy(sites.enabled);
+      const [backlog] = await db
+        .select({ n: count() })
+        .from(alertDeliveries)
+        .where(inArray(alertDeliveries.status, ['pending', 'sending']));
+      const [failedMails] = await db
+        .select({ n: count() })
+        .from(alertDeliveries)
+        .where(eq(alertDeliveries.status, 'failed'));
+      const openIncidents = await db
         .select({ severity: incidents.severity, n: count() })
         .from(incidents)
         .where(eq(incidents.status, 'open'))
-        .groupBy(incidents.severity)
-        .all();
+        .groupBy(incidents.severity);
       const cpu = process.cpuUsage();
 
       return [
@@ -192,13 +196,13 @@ export function createMetrics(sources: MetricsSources) {
           name: 'vigil_alert_outbox_backlog',
           help: 'Alert mail deliveries (one per recipient) waiting to be sent or being sent.',
           type: 'gauge',
-          samples: [{ value: backlog }],
+          samples: [{ value: backlog?.n ?? 0 }],
         },
         {
           name: 'vigil_alert_outbox_failed',
           help: 'Alert mail deliveries given up after every retry.',
           type: 'gauge',
-          samples: [{ value: failedMails }],
+          samples: [{ value: failedMails?.n ?? 0 }],
         },
         {
           name: 'vigil_incidents_open',
