@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseFile, openMigratedDatabase } from '../db';
-import { insertSite } from '../services/sites';
+import { insertNewSites } from '../services/sites';
 import { type Fleet, SITE_PRESETS, startFleet } from '../testing/fleet';
+import { readColumn, readRows, readValue } from './sqlite-file';
 import { runVigil, startVigilProcess, VIGIL_BIN, type VigilProcess } from './testing/vigil-process';
 
 /**
@@ -53,9 +54,9 @@ function inspect<T>(file: string, read: (client: BetterSqlite3.Database) => T): 
 
 function counts(file: string): Counts {
   return inspect(file, (client) => ({
-    sites: Number(client.prepare('select count(*) from sites').pluck().get()),
-    scans: Number(client.prepare('select count(*) from scans').pluck().get()),
-    doneScans: Number(client.prepare("select count(*) from scans where state = 'done'").pluck().get()),
+    sites: Number(readValue(client, 'select count(*) from sites')),
+    scans: Number(readValue(client, 'select count(*) from scans')),
+    doneScans: Number(readValue(client, "select count(*) from scans where state = 'done'")),
   }));
 }
 
@@ -63,9 +64,9 @@ function counts(file: string): Counts {
 function consistencyProblems(file: string): string[] {
   return inspect(file, (client) => {
     const problems: string[] = [];
-    const integrity = client.prepare('pragma integrity_check').pluck().all();
+    const integrity = readColumn(client, 'pragma integrity_check');
     if (integrity.join() !== 'ok') problems.push(`integrity: ${integrity.join('; ')}`);
-    const foreignKeys = client.prepare('pragma foreign_key_check').all();
+    const foreignKeys = readRows(client, 'pragma foreign_key_check');
     if (foreignKeys.length > 0) problems.push(`foreign keys: ${JSON.stringify(foreignKeys.slice(0, 3))}`);
     const checks: [string, string][] = [
       [
@@ -90,7 +91,7 @@ function consistencyProblems(file: string): string[] {
       ],
     ];
     for (const [problem, query] of checks) {
-      const found = Number(client.prepare(query).pluck().get());
+      const found = Number(readValue(client, query));
       if (found > 0) problems.push(`${problem} (${found})`);
     }
     return problems;
@@ -135,21 +136,27 @@ beforeAll(async () => {
     VIGIL_METRICS_TOKEN: TOKEN,
   };
   // Every site is due at once: the server is busy storing scans for a good while after it starts.
-  const database = openMigratedDatabase(dataDir);
+  const database = await openMigratedDatabase(dataDir);
   const at = new Date();
   const hosts = [
     ...FLEET_SITES.map((name) => fleet.host(name)),
     ...Array.from({ length: MISSING_SITES }, (_, index) => `missing-${index}.${fleet.zone}`),
   ];
-  database.db.transaction((tx) => {
-    for (const host of hosts)
-      insertSite(
-        tx,
-        { host, label: '', tags: [], intervalMinutes: 360, enabled: true, allowPrivate: true },
-        at,
-      );
-  });
-  database.close();
+  await database.db.transaction((tx) =>
+    insertNewSites(
+      tx,
+      hosts.map((host) => ({
+        host,
+        label: '',
+        tags: [],
+        intervalMinutes: 360,
+        enabled: true,
+        allowPrivate: true,
+      })),
+      at,
+    ),
+  );
+  await database.close();
 }, 90_000);
 
 afterAll(async () => {
@@ -167,7 +174,7 @@ describe('vigil backup and restore on a live database', () => {
     // copy of the file would miss them; the online backup reads them.
     const reader = new BetterSqlite3(live, { readonly: true });
     reader.exec('begin');
-    const snapshot = Number(reader.prepare("select count(*) from scans where state = 'done'").pluck().get());
+    const snapshot = Number(readValue(reader, "select count(*) from scans where state = 'done'"));
     await until('scans after the snapshot', () => counts(live).doneScans > snapshot + 20);
 
     const before = counts(live);
@@ -218,9 +225,7 @@ describe('vigil backup and restore on a live database', () => {
     const live = databaseFile(dataDir);
     // Scans running at the stop finished or went back to the queue: none is left "running".
     expect(
-      inspect(live, (client) =>
-        client.prepare("select count(*) from scans where state = 'running'").pluck().get(),
-      ),
+      inspect(live, (client) => readValue(client, "select count(*) from scans where state = 'running'")),
     ).toBe(0);
     const replaced = counts(live);
     expect(replaced.doneScans).toBeGreaterThan(backedUp.doneScans);
@@ -274,5 +279,34 @@ describe('vigil backup and restore on a live database', () => {
     }
     expect(counts(live)).toEqual(before);
     expect(readdirSync(dataDir).filter((name) => name.includes('restoring'))).toEqual([]);
+  });
+});
+
+describe('vigil backup and restore on PostgreSQL', () => {
+  it('refuse with exit code 2, naming pg_dump and pg_restore, and leave the backup file alone', async () => {
+    const postgres = {
+      ...env,
+      VIGIL_DATA_DIR: `postgres://vigil:s3cret@127.0.0.1:1/vigil`,
+    };
+    const before = statSync(backupFile).mtimeMs;
+    const backup = await runVigil(['backup', backupFile, '--force'], postgres);
+    expect(backup.code).toBe(2);
+    expect(backup.stdout).toBe('');
+    expect(backup.stderr).toMatch(/^vigil: vigil backup works on SQLite files; this database is PostgreSQL/);
+    expect(backup.stderr).toContain('pg_dump');
+    expect(backup.stderr).toContain('docs/operations.md#backup-and-restore');
+    expect(statSync(backupFile).mtimeMs).toBe(before);
+
+    const restore = await runVigil(['restore', backupFile], postgres);
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toMatch(
+      /^vigil: vigil restore works on SQLite files; this database is PostgreSQL/,
+    );
+    expect(restore.stderr).toContain('pg_restore');
+    for (const output of [backup.stderr, restore.stderr]) {
+      expect(output).not.toContain('s3cret');
+      // A refusal, not a crash: one line, no stack trace.
+      expect(output.trim().split('\n')).toHaveLength(1);
+    }
   });
 });

@@ -12,16 +12,15 @@ import {
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
-import { count } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import { databaseFile } from '../db';
-import { scans, sites } from '../db/schema';
+import { databaseFile, isPostgresUrl, redactUrl } from '../db';
 import { AppError } from '../errors';
+import { readColumn, readValue } from './sqlite-file';
 
 /**
  * Backup and restore of the SQLite file through SQLite's online backup API: a consistent snapshot while
- * the server keeps writing, never a file copy. A PostgreSQL installation would use pg_dump (ADR 0003).
+ * the server keeps writing, never a file copy. A PostgreSQL installation uses pg_dump and pg_restore
+ * (ADR 0003): both commands refuse a PostgreSQL URL and say so.
  */
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations/sqlite', import.meta.url));
@@ -72,6 +71,22 @@ function isBusy(error: unknown): boolean {
   return error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_BUSY');
 }
 
+/** Where the operations guide explains backups, named in every refusal so the reader knows where to go. */
+const BACKUP_DOCS = 'docs/operations.md#backup-and-restore';
+
+/** Backup and restore copy SQLite files; a PostgreSQL database is the operator's to dump with its own tools. */
+function refusePostgres(location: string, command: 'backup' | 'restore'): void {
+  if (!isPostgresUrl(location)) return;
+  const instead =
+    command === 'backup'
+      ? 'back it up with pg_dump (pg_dump --format=custom --file=vigil.dump "$URL")'
+      : 'restore a pg_dump backup with pg_restore, Vigil stopped (pg_restore --clean --if-exists --dbname="$URL" vigil.dump)';
+  throw new AppError(
+    'invalid_request',
+    `vigil ${command} works on SQLite files; this database is PostgreSQL (${redactUrl(location)}): ${instead}. See ${BACKUP_DOCS}`,
+  );
+}
+
 function notVigil(file: string, reason: string): AppError {
   return new AppError('invalid_request', `${file} is not a usable Vigil database: ${reason}`);
 }
@@ -88,11 +103,7 @@ export function inspectDatabase(file: string): DatabaseSummary {
   try {
     let problems: string[];
     try {
-      problems = client
-        .prepare('pragma integrity_check')
-        .pluck()
-        .all()
-        .map((line) => String(line));
+      problems = readColumn(client, 'pragma integrity_check').map((line) => String(line));
     } catch (error) {
       throw notVigil(
         file,
@@ -101,16 +112,15 @@ export function inspectDatabase(file: string): DatabaseSummary {
     }
     if (problems.join() !== 'ok')
       throw notVigil(file, `integrity check failed: ${problems.slice(0, 3).join('; ')}`);
-    const hasMigrations = client
-      .prepare("select count(*) from sqlite_master where type = 'table' and name = ?")
-      .pluck()
-      .get(MIGRATIONS_TABLE);
+    const hasMigrations = readValue(
+      client,
+      "select count(*) from sqlite_master where type = 'table' and name = ?",
+      MIGRATIONS_TABLE,
+    );
     if (!hasMigrations) throw notVigil(file, 'it has no Vigil migrations table');
-    const applied = client
-      .prepare(`select hash from "${MIGRATIONS_TABLE}" order by created_at`)
-      .pluck()
-      .all()
-      .map((hash) => String(hash));
+    const applied = readColumn(client, `select hash from "${MIGRATIONS_TABLE}" order by created_at`).map(
+      (hash) => String(hash),
+    );
     const known = new Set(readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).map((m) => m.hash));
     if (applied.length === 0) throw notVigil(file, 'no migration was ever applied to it');
     const unknown = applied.filter((hash) => !known.has(hash)).length;
@@ -119,13 +129,12 @@ export function inspectDatabase(file: string): DatabaseSummary {
         file,
         `${unknown} of its ${applied.length} migrations are unknown to this Vigil (made by a newer version? upgrade first)`,
       );
-    const db = drizzle({ client });
     return {
       file,
       bytes: statSync(file).size,
       schemaVersion: applied.length,
-      sites: db.select({ n: count() }).from(sites).get()?.n ?? 0,
-      scans: db.select({ n: count() }).from(scans).get()?.n ?? 0,
+      sites: Number(readValue(client, 'select count(*) from sites')),
+      scans: Number(readValue(client, 'select count(*) from scans')),
     };
   } finally {
     client.close();
@@ -152,11 +161,13 @@ function makeSelfContained(file: string): void {
  * server keeps writing meanwhile), verified, then moved into place, so `file` is never half written.
  */
 export async function backupDatabase(input: {
-  dataDir: string;
+  /** The data directory; a PostgreSQL URL is refused. */
+  location: string;
   to: string;
   overwrite?: boolean;
 }): Promise<DatabaseSummary> {
-  const source = databaseFile(input.dataDir);
+  refusePostgres(input.location, 'backup');
+  const source = databaseFile(input.location);
   const target = resolve(input.to);
   if (!existsSync(source)) throw new AppError('invalid_request', `No Vigil database at ${source}`);
   if (existsSync(target) && !input.overwrite)
@@ -216,12 +227,14 @@ function lockExclusively(file: string): BetterSqlite3.Database {
  * the live file. The server migrates it at its next start if the backup is older.
  */
 export async function restoreDatabase(input: {
-  dataDir: string;
+  /** The data directory; a PostgreSQL URL is refused. */
+  location: string;
   from: string;
   now?: () => Date;
 }): Promise<RestoreReport> {
+  refusePostgres(input.location, 'restore');
   const from = resolve(input.from);
-  const live = resolve(databaseFile(input.dataDir));
+  const live = resolve(databaseFile(input.location));
   if (existsSync(live) && existsSync(from) && realpathSync(from) === realpathSync(live))
     throw new AppError('invalid_request', 'The backup file is the live database itself');
   const verified = inspectDatabase(from);

@@ -26,7 +26,7 @@ export async function backupCommand(args: string[], io: CommandIo): Promise<numb
     options: { force: { type: 'boolean', default: false } },
   });
   const to = oneFile(positionals, 'vigil backup <file> [--force]');
-  const summary = await backupDatabase({ dataDir: env().VIGIL_DATA_DIR, to, overwrite: values.force });
+  const summary = await backupDatabase({ location: env().VIGIL_DATA_DIR, to, overwrite: values.force });
   io.stdout.write(`Backed up to ${summary.file}: ${summarize(summary)}.\n`);
   return 0;
 }
@@ -35,7 +35,7 @@ export async function backupCommand(args: string[], io: CommandIo): Promise<numb
 export async function restoreCommand(args: string[], io: CommandIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const from = oneFile(positionals, 'vigil restore <file>');
-  const report = await restoreDatabase({ dataDir: env().VIGIL_DATA_DIR, from });
+  const report = await restoreDatabase({ location: env().VIGIL_DATA_DIR, from });
   io.stdout.write(`Restored ${report.file} from ${from}: ${summarize(report.restored)}.\n`);
   io.stdout.write(
     report.previousFile
