@@ -3,21 +3,31 @@
  * then prints the database size, the bytes an unchanged scan costs on the real write path, and the
  * latency of the overview and of one site's 1-year history through the real app.
  *
- *   npx tsx bench/history.ts [--sites 1000] [--days 365] [--per-day 4]
+ *   npx tsx bench/history.ts [--storage sqlite|pg] [--sites 1000] [--days 365] [--per-day 4]
+ *
+ * `--storage pg` starts a private PostgreSQL server (server/testing/postgres.ts), seeds and measures the
+ * same history there, and stops it at the end. One process opens one dialect, so each storage is a run.
  */
-import { cpus, loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { createApp } from '../server/app';
 import { seedTestAdmin } from '../server/auth/testing';
-import { databaseSize, storageByObject } from '../server/db';
-import { prepareFinishedScanInsert } from '../server/db/bulk';
+import {
+  type Database,
+  databaseFile,
+  databaseSize,
+  openMigratedDatabase,
+  storageByObject,
+} from '../server/db';
+import { type FinishedScanRow, insertFinishedScans } from '../server/db/bulk';
 import {
   contextSets as contextSetsTable,
   findingSets as findingSetsTable,
   sites as sitesTable,
 } from '../server/db/schema';
-import { createTempDatabase } from '../server/db/temp-database';
 import { CATALOGUE, makeFinding, type ScanFindingId } from '../server/scan/catalogue';
 import { gradeFor, scoreFindings } from '../server/scan/grade';
 import type { CheckResult, Finding, ScanResult } from '../server/scan/types';
@@ -25,15 +35,19 @@ import { createScheduler } from '../server/scheduler/scheduler';
 import { DEFAULT_INTERVAL_MINUTES, type Settings } from '../server/services/context';
 import { claimNextScan, completeScan, contextOf, enqueueDueSites } from '../server/services/scan-queue';
 import { saveContextSet, saveFindingSet } from '../server/services/scan-sets';
-import { insertSite } from '../server/services/sites';
+import { insertNewSites, type SiteToInsert } from '../server/services/sites';
+import { createDatabase, startPostgres } from '../server/testing/postgres';
 
 const { values: args } = parseArgs({
   options: {
+    storage: { type: 'string', default: 'sqlite' },
     sites: { type: 'string', default: '1000' },
     days: { type: 'string', default: '365' },
     'per-day': { type: 'string', default: '4' },
   },
 });
+if (args.storage !== 'sqlite' && args.storage !== 'pg') throw new Error('--storage is sqlite or pg');
+const STORAGE: 'sqlite' | 'pg' = args.storage;
 const SITES = Number(args.sites);
 const DAYS = Number(args.days);
 const PER_DAY = Number(args['per-day']);
@@ -241,8 +255,64 @@ function report(label: string, result: Awaited<ReturnType<typeof time>>): void {
   );
 }
 
+interface BenchDatabase {
+  database: Database;
+  /** Where the data lives, for the report. */
+  where: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * An empty migrated database in a temporary place: a SQLite data directory, or a database on a PostgreSQL
+ * server of its own (data on the same disk as the SQLite run's, not tmpfs, so the two compare).
+ */
+async function openBenchDatabase(storage: 'sqlite' | 'pg'): Promise<BenchDatabase> {
+  if (storage === 'sqlite') {
+    const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bench-history-'));
+    const database = await openMigratedDatabase(dataDir);
+    return {
+      database,
+      where: `SQLite ${databaseFile(dataDir)}`,
+      async remove() {
+        await database.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const server = await startPostgres({ parentDir: tmpdir() });
+  try {
+    const created = await createDatabase(server.url, { name: 'vigil_bench_history' });
+    const database = await openMigratedDatabase(created.url);
+    const [version] = (await database.pool!.query<{ server_version: string }>('show server_version')).rows;
+    return {
+      database,
+      where: `PostgreSQL ${version?.server_version} on 127.0.0.1:${server.port} (${server.dataDir}; fsync off)`,
+      async remove() {
+        await database.close();
+        await server.stop();
+      },
+    };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}
+
+/**
+ * What autovacuum does on a running PostgreSQL installation shortly after a bulk load: planner statistics
+ * and the visibility map (index-only scans). Run here so the measurements do not depend on whether the
+ * autovacuum daemon happened to reach the tables yet. SQLite keeps no such statistics unless asked.
+ */
+async function settleAfterBulkLoad(database: Database): Promise<string | null> {
+  if (!database.pool) return null;
+  const started = performance.now();
+  await database.pool.query('vacuum (analyze)');
+  return `vacuum (analyze) after seeding, as autovacuum would: ${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
+
 async function main(): Promise<void> {
-  const database = createTempDatabase();
+  const bench = await openBenchDatabase(STORAGE);
+  const { database } = bench;
   const { db } = database;
   const start = Date.UTC(2025, 10, 25);
   const end = start + DAYS * DAY;
@@ -252,54 +322,54 @@ async function main(): Promise<void> {
     scanConcurrency: 8,
     defaultIntervalMinutes: DEFAULT_INTERVAL_MINUTES,
   };
+  const empty = await databaseSize(database);
 
   // Sites, each with a few findings of its own and a staggered scan time.
-  const states: SiteState[] = db.transaction((tx) =>
-    Array.from({ length: SITES }, (_, index) => {
-      const host = `site-${index}.fleet.example`;
-      const site = insertSite(
-        tx,
-        {
-          host,
-          label: `Site ${index}`,
-          tags: [pick(['eu', 'us', 'apac']), pick(['prod', 'staging'])],
-          intervalMinutes: DEFAULT_INTERVAL_MINUTES,
-          enabled: true,
-          allowPrivate: false,
-        },
-        new Date(start),
-      );
-      const findings = new Map<ScanFindingId, Finding>();
-      const count = 2 + Math.floor(random() * 8);
-      while (findings.size < count) {
-        const id = pick(POOL.slice(0, -2));
-        findings.set(id, findingFor(id, host));
-      }
-      return {
-        id: site.id,
-        host,
-        findings,
-        lateRenewer: random() < LATE_RENEWERS,
-        issuedDay: -Math.floor(random() * 60),
-        renewAt: 3 + Math.floor(random() * 23),
-        offsetMs: Math.floor((index / SITES) * STEP),
-        version: 0,
-        lastScanId: 0,
-        lastKey: '',
-        last: null,
-        cache: new Map(),
-      };
-    }),
-  );
+  const toInsert: SiteToInsert[] = [];
+  const states: SiteState[] = Array.from({ length: SITES }, (_, index) => {
+    const host = `site-${index}.fleet.example`;
+    toInsert.push({
+      host,
+      label: `Site ${index}`,
+      tags: [pick(['eu', 'us', 'apac']), pick(['prod', 'staging'])],
+      intervalMinutes: DEFAULT_INTERVAL_MINUTES,
+      enabled: true,
+      allowPrivate: false,
+    });
+    const findings = new Map<ScanFindingId, Finding>();
+    const count = 2 + Math.floor(random() * 8);
+    while (findings.size < count) {
+      const id = pick(POOL.slice(0, -2));
+      findings.set(id, findingFor(id, host));
+    }
+    return {
+      id: 0,
+      host,
+      findings,
+      lateRenewer: random() < LATE_RENEWERS,
+      issuedDay: -Math.floor(random() * 60),
+      renewAt: 3 + Math.floor(random() * 23),
+      offsetMs: Math.floor((index / SITES) * STEP),
+      version: 0,
+      lastScanId: 0,
+      lastKey: '',
+      last: null,
+      cache: new Map(),
+    };
+  });
+  const created = await db.transaction((tx) => insertNewSites(tx, toInsert, new Date(start)));
+  for (const site of states) site.id = created.get(site.host)!.id;
 
-  const insertScan = prepareFinishedScanInsert(db);
   const seedStarted = performance.now();
   let scanCount = 0;
   let unchanged = 0;
   const steps = DAYS * PER_DAY;
+  // 25 steps of 1000 sites: 25,000 scans per transaction, inserted 1000 rows a statement (server/db/bulk.ts).
   const STEPS_PER_TRANSACTION = 25;
   for (let step = 0; step < steps; step += STEPS_PER_TRANSACTION) {
-    db.transaction((tx) => {
+    await db.transaction(async (tx) => {
+      const rows: FinishedScanRow[] = [];
+      const rowSites: SiteState[] = [];
       for (let inner = step; inner < Math.min(steps, step + STEPS_PER_TRANSACTION); inner += 1) {
         for (const site of states) {
           if (random() < CHANGE_CHANCE) {
@@ -317,8 +387,8 @@ async function main(): Promise<void> {
           if (!seeded) {
             const result = resultFor(site, startedAt, outage, cert);
             seeded = {
-              findingSetId: saveFindingSet(tx, result.findings),
-              contextSetId: saveContextSet(tx, contextOf(result)),
+              findingSetId: await saveFindingSet(tx, result.findings),
+              contextSetId: await saveContextSet(tx, contextOf(result)),
               result,
             };
             site.cache.set(key, seeded);
@@ -326,7 +396,7 @@ async function main(): Promise<void> {
           if (key === site.lastKey) unchanged += 1;
           const { result } = seeded;
           const durationMs = 600 + Math.floor(random() * 2400);
-          site.lastScanId = insertScan({
+          rows.push({
             siteId: site.id,
             queuedAt: new Date(startedAt - 1000),
             startedAt: new Date(startedAt),
@@ -339,42 +409,55 @@ async function main(): Promise<void> {
             findingSetId: seeded.findingSetId,
             contextSetId: seeded.contextSetId,
           });
+          rowSites.push(site);
           site.lastKey = key;
           site.last = seeded;
           scanCount += 1;
         }
       }
+      const ids = await insertFinishedScans(tx, rows);
+      ids.forEach((id, index) => {
+        rowSites[index]!.lastScanId = id;
+      });
     });
   }
-  db.transaction((tx) => {
+  await db.transaction(async (tx) => {
     for (const site of states) {
-      tx.update(sitesTable)
+      await tx
+        .update(sitesTable)
         .set({ lastScanId: site.lastScanId, nextScanAt: new Date(end) })
-        .where(eq(sitesTable.id, site.id))
-        .run();
+        .where(eq(sitesTable.id, site.id));
     }
   });
   const seedSeconds = (performance.now() - seedStarted) / 1000;
-  const seeded = databaseSize(db);
-  const objects = storageByObject(db);
+  const settled = await settleAfterBulkLoad(database);
+  const seededSize = await databaseSize(database);
+  const objects = await storageByObject(database);
 
   // An unchanged scan on the real write path: queue → claim → complete with the same result as last time.
+  // (On PostgreSQL, `vigil serve` hands scans to workers through pg-boss and claims them with claimScan; the
+  // scan rows written are the same, pg-boss's own job rows are not counted here.)
   const rounds = 10;
   let clock = end;
   const now = () => new Date(clock);
+  const byId = new Map(states.map((site) => [site.id, site]));
   const writeStarted = performance.now();
   for (let round = 0; round < rounds; round += 1) {
-    enqueueDueSites({ db, now });
-    const byId = new Map(states.map((site) => [site.id, site]));
-    for (let job = claimNextScan({ db, now }); job; job = claimNextScan({ db, now })) {
+    await enqueueDueSites({ db, now });
+    for (let job = await claimNextScan({ db, now }); job; job = await claimNextScan({ db, now })) {
       const site = byId.get(job.siteId)!;
-      completeScan({ db, now, random: () => 0, input: { scanId: job.scanId, result: site.last!.result } });
+      await completeScan({
+        db,
+        now,
+        random: () => 0,
+        input: { scanId: job.scanId, result: site.last!.result },
+      });
     }
     clock += STEP + 16 * 60_000;
   }
   const writeSeconds = (performance.now() - writeStarted) / 1000;
-  const grown = databaseSize(db);
-  const perUnchanged = (grown.bytes - seeded.bytes) / (rounds * SITES);
+  const grown = await databaseSize(database);
+  const perUnchanged = (grown.bytes - seededSize.bytes) / (rounds * SITES);
 
   const scheduler = createScheduler({
     db,
@@ -383,9 +466,9 @@ async function main(): Promise<void> {
     now,
     tickCron: null,
   });
-  const app = createApp({ db, scheduler, defaults, now, dashboardDir: null });
+  const app = createApp({ database, scheduler, defaults, now, dashboardDir: null });
   // Signed in as an admin with an API token, as the dashboard's API calls are.
-  const headers = { authorization: `Bearer ${seedTestAdmin(db, now()).token}` };
+  const headers = { authorization: `Bearer ${(await seedTestAdmin(db, now())).token}` };
   const get = (path: string) => app.request(path, { headers });
   const overviewPage = await time(300, () => get('/api/overview'));
   const overviewDashboard = await time(300, () => get('/api/overview?limit=25&offset=50'));
@@ -397,15 +480,17 @@ async function main(): Promise<void> {
   const historyPage = await time(300, () => get(`/api/sites/${pick(states).id}/history?limit=500`));
 
   const findingSets = objects.find((object) => object.name === 'finding_sets')?.bytes ?? 0;
+  console.log(`Storage: ${bench.where}`);
   console.log(
-    `Seeded ${scanCount.toLocaleString('en')} scans for ${SITES} sites over ${DAYS} days in ${seedSeconds.toFixed(1)} s`,
+    `Seeded ${scanCount.toLocaleString('en')} scans for ${SITES} sites over ${DAYS} days in ${seedSeconds.toFixed(1)} s (${Math.round(scanCount / seedSeconds).toLocaleString('en')} scans/s)`,
   );
   console.log(`  unchanged from the previous scan: ${((unchanged / scanCount) * 100).toFixed(1)} %`);
   console.log(
     `  distinct finding sets: ${await db.$count(findingSetsTable)}, context sets: ${await db.$count(contextSetsTable)}`,
   );
+  if (settled) console.log(`  ${settled}`);
   console.log(
-    `Database: ${mb(seeded.bytes)} (${(seeded.bytes / scanCount).toFixed(0)} bytes per scan on average)`,
+    `Database: ${mb(seededSize.bytes)} (${(seededSize.bytes / scanCount).toFixed(0)} bytes per scan on average; ${mb(empty.bytes)} when empty)`,
   );
   for (const object of objects.slice(0, 8)) console.log(`  ${object.name.padEnd(28)} ${mb(object.bytes)}`);
   console.log(`  finding sets per scan: ${(findingSets / scanCount).toFixed(0)} bytes`);
@@ -424,7 +509,7 @@ async function main(): Promise<void> {
       .join(' ')} on ${cpus().length} CPUs`,
   );
   console.log(`Targets: overview p95 < 50 ms, history p95 < 30 ms, < 1024 bytes per unchanged scan`);
-  database.remove();
+  await bench.remove();
 }
 
 await main();
