@@ -143,8 +143,12 @@ describe('three workers on PostgreSQL', () => {
     );
     expect([...first.perSite.values()].every((count) => count === 1)).toBe(true);
     expect(first.perSite.size).toBe(SITES);
-    const workersUsed = new Set(first.scheduled.map((row) => row.worker));
-    expect(workersUsed.size).toBe(WORKERS);
+    const firstRoundMs = Date.now() - started.getTime();
+    const perWorker = first.scheduled.reduce(
+      (counts, row) => counts.set(row.worker ?? '?', (counts.get(row.worker ?? '?') ?? 0) + 1),
+      new Map<string, number>(),
+    );
+    expect(perWorker.size).toBe(WORKERS);
 
     // Round 2: some sites regress (DEBUG on) and every site is due again; one worker dies mid-round.
     for (let index = 0; index < REGRESSED; index += 1)
@@ -185,6 +189,11 @@ describe('three workers on PostgreSQL', () => {
     const retaken = after.scheduled.filter((row) => row.attempts > 1);
     expect(retaken.length).toBeGreaterThan(0);
     expect(retaken.every((row) => row.worker !== victimName)).toBe(true);
+    console.log(
+      `workers: round 1 took ${(firstRoundMs / 1000).toFixed(1)} s, split ${[...perWorker.values()].join('/')}; ` +
+        `round 2 took ${((Date.now() - second.getTime()) / 1000).toFixed(1)} s with a SIGKILL, ` +
+        `${retaken.length} scans the victim held were retaken after its ${LEASE_SECONDS} s lease`,
+    );
 
     // Each regression is confirmed by one confirmation scan and mailed exactly once.
     const opened = await until(
