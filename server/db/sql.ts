@@ -5,6 +5,9 @@ import { currentDialect, sites } from './schema';
 
 /** SQL fragments the services compose with Drizzle builders; every hand-written SQL lives in server/db. */
 
+/** The largest id a key column holds on both dialects (PostgreSQL's integer is 32-bit): a larger one matches nothing. */
+export const MAX_ROW_ID = 2_147_483_647;
+
 /** Case-insensitive substring match on any of the columns (no LIKE, so `%` and `_` in the text are literal). */
 export function containsText(columns: readonly AnySQLiteColumn[], text: string): SQL {
   const needle = text.toLowerCase();

@@ -1,6 +1,7 @@
 import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler, ValidationTargets } from 'hono';
 import { z } from 'zod';
+import { MAX_ROW_ID } from '../db/sql';
 import { AppError } from '../errors';
 
 /** Every body, query and path parameter goes through zod; a failure becomes the one error shape (400). */
@@ -27,6 +28,7 @@ export function validate<Target extends keyof ValidationTargets, Schema extends 
 export const idSchema = z
   .string()
   .regex(/^[1-9]\d{0,14}$/, 'must be a positive integer id')
+  .refine((text) => Number(text) <= MAX_ROW_ID, `must be an id from 1 to ${MAX_ROW_ID}`)
   .transform(Number);
 
 export const idParamSchema = z.object({ id: idSchema });
