@@ -1,4 +1,4 @@
-import type { Db } from '../db';
+import { type Db, storageFault } from '../db';
 import { type AlertIo, evaluateFinishedScan, evaluatePendingScans } from './evaluate';
 import { type HousekeepingReport, runHousekeeping } from './housekeeping';
 import { DeliveryError, type Mailer } from './mailer';
@@ -56,7 +56,11 @@ export interface Alerts {
 
 const BATCH = 10;
 
+/** A storage fault in words; for a failed query, the driver's reason rather than the SQL and its parameters. */
 function errorMessage(error: unknown): string {
+  const fault = storageFault(error);
+  if (fault) return fault.message;
+  if (error instanceof Error && error.cause instanceof Error) return error.cause.message;
   return error instanceof Error ? error.message : String(error);
 }
 
