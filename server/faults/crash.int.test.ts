@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseFile, openDatabase } from '../db';
+import { databaseFile, openSqlite } from '../db';
 import { scans, sites } from '../db/schema';
 import { MAX_SCAN_ATTEMPTS } from '../services/scan-queue';
 import { type Fleet, SITE_PRESETS, startFleet } from '../testing/fleet';
@@ -58,13 +58,14 @@ async function fleetState(vigil: VigilProcess): Promise<{ queued: number; runnin
 }
 
 /** What the database holds, read with a connection of its own (the server stopped or killed). */
-function readScans() {
-  const database = openDatabase(databaseFile(dataDir));
+async function readScans() {
+  const database = openSqlite(databaseFile(dataDir));
+  const file = database.sqlite!;
   try {
     return {
-      integrity: database.db.$client.pragma('integrity_check', { simple: true }),
-      foreignKeyProblems: database.db.$client.pragma('foreign_key_check') as unknown[],
-      scans: database.db
+      integrity: file.pragma('integrity_check', { simple: true }),
+      foreignKeyProblems: file.pragma('foreign_key_check') as unknown[],
+      scans: await database.db
         .select({
           id: scans.id,
           siteId: scans.siteId,
@@ -74,16 +75,17 @@ function readScans() {
           outcome: scans.outcome,
           error: scans.error,
         })
-        .from(scans)
-        .all(),
-      sites: database.db.select({ id: sites.id, lastScanId: sites.lastScanId }).from(sites).all(),
+        .from(scans),
+      sites: await database.db.select({ id: sites.id, lastScanId: sites.lastScanId }).from(sites),
     };
   } finally {
-    database.close();
+    await database.close();
   }
 }
 
 describe('kill -9 during a burst of scans', () => {
+  // Four starts of a real process and two bursts of 100 scans: longer than one test's default; each wait
+  // inside has its own bound.
   it('loses no scan, runs none twice, keeps the file intact, and scans every site again afterwards', async () => {
     const seed = Date.now() % 1_000_000;
     const random = seededRandom(seed);
@@ -130,7 +132,7 @@ describe('kill -9 during a burst of scans', () => {
     expect((await api(vigil, '/healthz')).status).toBe(200);
     expect(await vigil.stop()).toBe(0);
 
-    const afterBurst = readScans();
+    const afterBurst = await readScans();
     expect(afterBurst.integrity).toBe('ok');
     expect(afterBurst.foreignKeyProblems).toEqual([]);
     expect(afterBurst.scans.filter((scan) => scan.state !== 'done')).toEqual([]);
@@ -165,7 +167,7 @@ describe('kill -9 during a burst of scans', () => {
       60_000,
     );
     expect(await vigil.stop()).toBe(0);
-    const final = readScans();
+    const final = await readScans();
     expect(final.integrity).toBe('ok');
     // Every site has a finished scan newer than the burst (a "scan now", or the alert engine's confirmation
     // scan that the request joined), and nothing is left waiting.
@@ -173,5 +175,5 @@ describe('kill -9 during a burst of scans', () => {
     const again = final.scans.filter((scan) => scan.id > lastOfBurst && scan.state === 'done');
     expect(new Set(again.map((scan) => scan.siteId)).size).toBe(SITES);
     expect(final.scans.filter((scan) => scan.state !== 'done')).toEqual([]);
-  });
+  }, 240_000);
 });

@@ -343,9 +343,14 @@ describe('SQLite read-only at start-up (the server runs as an unprivileged user)
     if (process.getuid?.() !== 0) return ctx.skip('running the server as another user needs root');
     const dataDir = tempDir('vigil-fault-startup-');
     // The database as root left it (a restore or a copy made as root); nobody may read it, not write it.
-    const authorization = seedAdminAuthorization(dataDir);
+    const authorization = await seedAdminAuthorization(dataDir);
     chmodSync(dataDir, 0o755);
-    const vigil = spawnVigilProcess({ dataDir, fleet, authorization, user: { uid: NOBODY, gid: NOBODY } });
+    const vigil = await spawnVigilProcess({
+      dataDir,
+      fleet,
+      authorization,
+      user: { uid: NOBODY, gid: NOBODY },
+    });
     cleanups.push(() => vigil.kill());
 
     const waiting = await until('the reason it waits', () => {

@@ -43,11 +43,13 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Spawns `vigil serve` on a free loopback port; `listening()` resolves once it listens, rejects if it exits first. */
-export function spawnVigilProcess(options: VigilProcessOptions): VigilProcess & {
-  listening(timeoutMs?: number): Promise<VigilProcess>;
-} {
+export async function spawnVigilProcess(options: VigilProcessOptions): Promise<
+  VigilProcess & {
+    listening(timeoutMs?: number): Promise<VigilProcess>;
+  }
+> {
   const { fleet } = options;
-  const authorization = options.authorization ?? seedAdminAuthorization(options.dataDir);
+  const authorization = options.authorization ?? (await seedAdminAuthorization(options.dataDir));
   const child = spawn(process.execPath, [VIGIL_BIN, 'serve'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.user ?? {}),
@@ -124,8 +126,8 @@ export function spawnVigilProcess(options: VigilProcessOptions): VigilProcess & 
 }
 
 /** Starts `vigil serve` on a free loopback port; resolves once it listens, rejects if it exits first. */
-export function startVigilProcess(options: VigilProcessOptions): Promise<VigilProcess> {
-  return spawnVigilProcess(options).listening();
+export async function startVigilProcess(options: VigilProcessOptions): Promise<VigilProcess> {
+  return (await spawnVigilProcess(options)).listening();
 }
 
 export interface ApiAnswer {
