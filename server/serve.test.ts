@@ -1,23 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedAdminAuthorization } from './auth/testing';
+import { createTempDatabase, type TempDatabase } from './db/temp-database';
 import { type RunningServer, startServer } from './serve';
 import { type Fleet, SITE_PRESETS, startFleet } from './testing/fleet';
 
 /**
  * End to end over real HTTP: the server scans the loopback fixture fleet with the real scan engine,
- * keeps history, serves diffs, and survives a restart in the middle of a scan.
+ * keeps history, serves diffs, and survives a restart in the middle of a scan. On PostgreSQL its scans go
+ * through pg-boss, as in production.
  */
 
 let fleet: Fleet;
-let dataDir: string;
+let storage: TempDatabase;
 /** The API is for signed-in users: an admin's token, seeded before the first start. */
 let authorization: string;
 const logs: string[] = [];
 
 beforeAll(async () => {
+  // A scan handed back at shutdown is retried by pg-boss after this delay; idle workers look this often.
+  vi.stubEnv('VIGIL_JOB_RETRY_DELAY_SECONDS', '1');
+  vi.stubEnv('VIGIL_WORKER_POLL_MS', '200');
   fleet = await startFleet({
     shop: SITE_PRESETS.hardened,
     debug: SITE_PRESETS.debug,
@@ -25,20 +27,21 @@ beforeAll(async () => {
     offline: SITE_PRESETS.offline,
     slow: SITE_PRESETS['dns-timeout'],
   });
-  dataDir = mkdtempSync(join(tmpdir(), 'vigil-serve-'));
-  authorization = seedAdminAuthorization(dataDir);
+  storage = await createTempDatabase();
+  authorization = await seedAdminAuthorization(storage.url);
 });
 
 afterAll(async () => {
   await fleet?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await storage?.remove();
+  vi.unstubAllEnvs();
 });
 
 function start(): Promise<RunningServer> {
   return startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir,
+    dataDir: storage.url,
     extraCaPems: [fleet.caCertPem],
     dnsServers: [fleet.dnsServer],
     allowPrivate: true,
@@ -85,7 +88,9 @@ async function scanDone(server: RunningServer, scanId: number): Promise<Json> {
 describe('vigil serve against the fixture fleet', () => {
   it('scans registered sites, keeps history, diffs a regression and survives a restart mid-scan', async () => {
     let server = await start();
-    expect(logs).toContain(`Vigil listening on ${server.url} (data in ${join(dataDir, 'vigil.db')})`);
+    expect(logs).toContain(
+      `Vigil listening on ${server.url} (all: scheduling, scanning; data in ${storage.location})`,
+    );
     expect((await api(server, '/healthz')).status).toBe(200);
 
     const ids: Record<string, number> = {};
@@ -144,7 +149,7 @@ describe('vigil serve against the fixture fleet', () => {
       return body.activeScan?.state === 'running' ? body.activeScan : undefined;
     });
     await server.close();
-    expect(logs).toContain('vigil: 1 unfinished scans re-queued for the next start');
+    expect(logs).toContain('vigil: 1 unfinished scans handed back to the queue');
 
     server = await start();
     try {
