@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, SITE_PRESETS, startFleet } from './testing/fleet';
@@ -14,13 +17,16 @@ beforeAll(async () => {
 
 afterAll(() => fleet?.close());
 
-function vigil(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function vigil(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [VIGIL, ...args],
       {
-        env: { ...process.env, NODE_EXTRA_CA_CERTS: fleet.caCertFile, VIGIL_DNS_SERVERS: '' },
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: fleet.caCertFile, VIGIL_DNS_SERVERS: '', ...env },
         timeout: 60_000,
       },
       (error, stdout, stderr) => {
@@ -89,5 +95,24 @@ describe('vigil scan (the binary)', () => {
     const result = await vigil(['scan', 'not a host']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Invalid target');
+  });
+});
+
+describe('vigil serve (the binary)', () => {
+  it('exits 2 when asked for a worker over a SQLite data directory, and opens nothing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-cli-serve-'));
+    try {
+      const result = await vigil(['serve', '--role=worker'], {
+        VIGIL_DATA_DIR: dataDir,
+        VIGIL_DATABASE_URL: '',
+        VIGIL_HOST: '127.0.0.1',
+        VIGIL_PORT: '0',
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--role=worker needs PostgreSQL (VIGIL_DATABASE_URL)');
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
