@@ -4,6 +4,6 @@ import type { AppEnv } from './env';
 import { validate } from './validate';
 
 /** Who changed what, newest first (admins only). */
-export const auditRoutes = new Hono<AppEnv>().get('/', validate('query', auditQuerySchema), (c) =>
-  c.json(listAuditLog({ ...c.var.ctx, input: c.req.valid('query') })),
+export const auditRoutes = new Hono<AppEnv>().get('/', validate('query', auditQuerySchema), async (c) =>
+  c.json(await listAuditLog({ ...c.var.ctx, input: c.req.valid('query') })),
 );

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { redactSecrets } from '../services/audit-log';
 import { createTestApp, jsonRequest, readJson, TEST_ORIGIN } from './test-app';
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp({ trustProxy: true });
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp({ trustProxy: true });
 });
 afterEach(async () => {
   await t.close();
@@ -25,7 +25,7 @@ async function log(query = ''): Promise<{ items: Entry[]; nextBefore: number | n
 
 describe('audit log', () => {
   it('records who added, changed and removed sites, changed settings and muted findings, and how they were signed in', async () => {
-    const browser = t.as({ ...t.sessionFor(t.admin), 'x-forwarded-for': '192.0.2.44' });
+    const browser = t.as({ ...(await t.sessionFor(t.admin)), 'x-forwarded-for': '192.0.2.44' });
     const site = await readJson(
       await browser.request('/api/sites', jsonRequest('POST', { host: 'shop.example.com', label: 'Shop' })),
     );

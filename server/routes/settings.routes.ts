@@ -8,9 +8,9 @@ const nonEmptyPatch = settingsPatchSchema.refine((patch) => Object.keys(patch).l
 });
 
 export const settingsRoutes = new Hono<AppEnv>()
-  .get('/', (c) => c.json(getSettings(c.var.ctx)))
-  .patch('/', requireJson, validate('json', nonEmptyPatch), (c) => {
-    const settings = updateSettings({ ...c.var.ctx, input: c.req.valid('json') });
+  .get('/', async (c) => c.json(await getSettings(c.var.ctx)))
+  .patch('/', requireJson, validate('json', nonEmptyPatch), async (c) => {
+    const settings = await updateSettings({ ...c.var.ctx, input: c.req.valid('json') });
     c.var.scheduler.wake();
     return c.json(settings);
   });

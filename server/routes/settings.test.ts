@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, jsonRequest, readJson } from './test-app';
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp({ defaults: { scanConcurrency: 4 } });
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp({ defaults: { scanConcurrency: 4 } });
 });
 afterEach(async () => {
   await t.close();

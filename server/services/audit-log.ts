@@ -1,6 +1,8 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
+import type { DbOrTx } from '../db';
 import { auditLog } from '../db/schema';
+import { MAX_ROW_ID } from '../db/sql';
 import type { ServiceContext } from './context';
 
 /** Fields whose values never go into the log, whatever route they come with. */
@@ -51,25 +53,26 @@ function detailJson(detail: unknown): string {
     : JSON.stringify({ truncated: json.slice(0, MAX_DETAIL_CHARS) });
 }
 
-export function recordAudit({ db, now }: Pick<ServiceContext, 'db' | 'now'>, entry: AuditEntry): void {
-  db.insert(auditLog)
-    .values({
-      at: now(),
-      userId: entry.userId,
-      actor: entry.actor.slice(0, 254),
-      via: entry.via ?? '',
-      action: entry.action,
-      target: entry.target ?? '',
-      detail: detailJson(entry.detail),
-      ip: (entry.ip ?? '').slice(0, 64),
-    })
-    .run();
+export async function recordAudit(
+  { db, now }: { db: DbOrTx; now: ServiceContext['now'] },
+  entry: AuditEntry,
+): Promise<void> {
+  await db.insert(auditLog).values({
+    at: now(),
+    userId: entry.userId,
+    actor: entry.actor.slice(0, 254),
+    via: entry.via ?? '',
+    action: entry.action,
+    target: entry.target ?? '',
+    detail: detailJson(entry.detail),
+    ip: (entry.ip ?? '').slice(0, 64),
+  });
 }
 
 export const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   /** Entries older than this id: pass the previous page's `nextBefore`. */
-  before: z.coerce.number().int().min(1).optional(),
+  before: z.coerce.number().int().min(1).max(MAX_ROW_ID).optional(),
   action: z
     .string()
     .regex(/^[a-z][a-z.-]{0,60}$/, 'an action such as site.delete')
@@ -85,14 +88,14 @@ function parseDetail(json: string): unknown {
 }
 
 /** Newest first, a page at a time. */
-export function listAuditLog({
+export async function listAuditLog({
   db,
   input,
-}: Pick<ServiceContext, 'db'> & { input: z.infer<typeof auditQuerySchema> }): {
+}: Pick<ServiceContext, 'db'> & { input: z.infer<typeof auditQuerySchema> }): Promise<{
   items: AuditView[];
   nextBefore: number | null;
-} {
-  const rows = db
+}> {
+  const rows = await db
     .select()
     .from(auditLog)
     .where(
@@ -102,8 +105,7 @@ export function listAuditLog({
       ),
     )
     .orderBy(desc(auditLog.id))
-    .limit(input.limit + 1)
-    .all();
+    .limit(input.limit + 1);
   const page = rows.slice(0, input.limit);
   return {
     items: page.map((row) => ({ ...row, at: row.at.toISOString(), detail: parseDetail(row.detail) })),

@@ -15,9 +15,12 @@ export const settingsPatchSchema = settingsSchema.partial().strict();
 const SETTING_KEYS = Object.keys(settingsSchema.shape) as (keyof Settings)[];
 
 /** The effective settings: stored overrides over the environment defaults; a bad stored value falls back. */
-export function getSettings({ db, defaults }: Pick<ServiceContext, 'db' | 'defaults'>): Settings {
+export async function getSettings({
+  db,
+  defaults,
+}: Pick<ServiceContext, 'db' | 'defaults'>): Promise<Settings> {
   const merged: Record<string, unknown> = { ...defaults };
-  for (const row of db.select().from(settingsTable).all()) {
+  for (const row of await db.select().from(settingsTable)) {
     if (!(SETTING_KEYS as string[]).includes(row.key)) continue;
     const field = settingsSchema.shape[row.key as keyof Settings];
     const parsed = field.safeParse(safeJson(row.value));
@@ -26,46 +29,46 @@ export function getSettings({ db, defaults }: Pick<ServiceContext, 'db' | 'defau
   return settingsSchema.parse(merged);
 }
 
-export function updateSettings({
+export async function updateSettings({
   db,
   now,
   defaults,
   input,
 }: Pick<ServiceContext, 'db' | 'now' | 'defaults'> & {
   input: z.infer<typeof settingsPatchSchema>;
-}): Settings {
+}): Promise<Settings> {
   const updatedAt = now();
-  db.transaction((tx) => {
+  await db.transaction(async (tx) => {
     for (const key of SETTING_KEYS) {
       const value = input[key];
       if (value === undefined) continue;
       const json = JSON.stringify(value);
-      tx.insert(settingsTable)
+      await tx
+        .insert(settingsTable)
         .values({ key, value: json, updatedAt })
-        .onConflictDoUpdate({ target: settingsTable.key, set: { value: json, updatedAt } })
-        .run();
+        .onConflictDoUpdate({ target: settingsTable.key, set: { value: json, updatedAt } });
     }
   });
   return getSettings({ db, defaults });
 }
 
 /** Internal bookkeeping kept beside the settings (e.g. when retention last ran), never shown as a setting. */
-export function readMarker({ db }: Pick<ServiceContext, 'db'>, name: string): Date | null {
-  const row = db
+export async function readMarker({ db }: Pick<ServiceContext, 'db'>, name: string): Promise<Date | null> {
+  const [row] = await db
     .select({ value: settingsTable.value })
     .from(settingsTable)
     .where(eq(settingsTable.key, `marker:${name}`))
-    .get();
+    .limit(1);
   const parsed = z.number().safeParse(row ? safeJson(row.value) : null);
   return parsed.success ? new Date(parsed.data) : null;
 }
 
-export function writeMarker({ db }: Pick<ServiceContext, 'db'>, name: string, at: Date): void {
+export async function writeMarker({ db }: Pick<ServiceContext, 'db'>, name: string, at: Date): Promise<void> {
   const value = JSON.stringify(at.getTime());
-  db.insert(settingsTable)
+  await db
+    .insert(settingsTable)
     .values({ key: `marker:${name}`, value, updatedAt: at })
-    .onConflictDoUpdate({ target: settingsTable.key, set: { value, updatedAt: at } })
-    .run();
+    .onConflictDoUpdate({ target: settingsTable.key, set: { value, updatedAt: at } });
 }
 
 function safeJson(text: string): unknown {
