@@ -54,11 +54,11 @@ function requireText(type: string | undefined): void {
 }
 
 export const siteRoutes = new Hono<AppEnv>()
-  .get('/', validate('query', siteListQuerySchema), (c) =>
-    c.json(listSites({ ...c.var.ctx, input: c.req.valid('query') })),
+  .get('/', validate('query', siteListQuerySchema), async (c) =>
+    c.json(await listSites({ ...c.var.ctx, input: c.req.valid('query') })),
   )
-  .post('/', requireJson, validate('json', newSiteSchema), (c) => {
-    const site = createSite({ ...c.var.ctx, input: c.req.valid('json') });
+  .post('/', requireJson, validate('json', newSiteSchema), async (c) => {
+    const site = await createSite({ ...c.var.ctx, input: c.req.valid('json') });
     c.var.scheduler.wake();
     c.header('Location', `/api/sites/${site.id}`);
     return c.json(site, 201);
@@ -75,39 +75,55 @@ export const siteRoutes = new Hono<AppEnv>()
     async (c) => {
       requireText(c.req.header('content-type'));
       const text = await c.req.text();
-      const report = importSites({ ...c.var.ctx, input: { text, atomic: c.req.valid('query').atomic } });
+      const report = await importSites({
+        ...c.var.ctx,
+        input: { text, atomic: c.req.valid('query').atomic },
+      });
       if (report.created > 0) c.var.scheduler.wake();
       return c.json(report, 200);
     },
   )
-  .get('/export.csv', (c) => {
+  .get('/export.csv', async (c) => {
+    const csv = await exportSitesCsv(c.var.ctx);
     c.header('Content-Type', 'text/csv; charset=utf-8');
     c.header('Content-Disposition', 'attachment; filename="vigil-sites.csv"');
-    return c.body(exportSitesCsv(c.var.ctx));
+    return c.body(csv);
   })
-  .get('/:id', validate('param', idParamSchema), (c) =>
-    c.json(getSite({ ...c.var.ctx, input: c.req.valid('param') })),
+  .get('/:id', validate('param', idParamSchema), async (c) =>
+    c.json(await getSite({ ...c.var.ctx, input: c.req.valid('param') })),
   )
-  .patch('/:id', validate('param', idParamSchema), requireJson, validate('json', sitePatchSchema), (c) => {
-    const site = updateSite({
-      ...c.var.ctx,
-      input: { id: c.req.valid('param').id, patch: c.req.valid('json') },
-    });
-    c.var.scheduler.wake();
-    return c.json(site);
-  })
-  .delete('/:id', validate('param', idParamSchema), (c) => {
-    deleteSite({ ...c.var.ctx, input: c.req.valid('param') });
+  .patch(
+    '/:id',
+    validate('param', idParamSchema),
+    requireJson,
+    validate('json', sitePatchSchema),
+    async (c) => {
+      const site = await updateSite({
+        ...c.var.ctx,
+        input: { id: c.req.valid('param').id, patch: c.req.valid('json') },
+      });
+      c.var.scheduler.wake();
+      return c.json(site);
+    },
+  )
+  .delete('/:id', validate('param', idParamSchema), async (c) => {
+    await deleteSite({ ...c.var.ctx, input: c.req.valid('param') });
     return c.body(null, 204);
   })
-  .post('/:id/scan', validate('param', idParamSchema), (c) => {
-    const { scan, created } = requestScan({ ...c.var.ctx, input: { siteId: c.req.valid('param').id } });
+  .post('/:id/scan', validate('param', idParamSchema), async (c) => {
+    const { scan, created } = await requestScan({
+      ...c.var.ctx,
+      input: { siteId: c.req.valid('param').id },
+    });
     c.var.scheduler.wake();
     c.header('Location', `/api/scans/${scan.id}`);
     return c.json({ ...scan, alreadyActive: !created }, 202);
   })
-  .get('/:id/history', validate('param', idParamSchema), validate('query', historyQuerySchema), (c) =>
+  .get('/:id/history', validate('param', idParamSchema), validate('query', historyQuerySchema), async (c) =>
     c.json(
-      getSiteHistory({ ...c.var.ctx, input: { siteId: c.req.valid('param').id, ...c.req.valid('query') } }),
+      await getSiteHistory({
+        ...c.var.ctx,
+        input: { siteId: c.req.valid('param').id, ...c.req.valid('query') },
+      }),
     ),
   );

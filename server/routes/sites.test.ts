@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, jsonRequest, readJson } from './test-app';
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp();
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp();
 });
 afterEach(async () => {
   await t.close();
@@ -296,7 +296,7 @@ describe('POST /api/sites/import and GET /api/sites/export.csv', () => {
       'host,label,tags,interval\r\na.example.com,\'=cmd|calc,eu;prod,90m\r\nb.example.com:8443,"Blog, ""new""",,6h\r\n',
     );
 
-    const other = createTestApp();
+    const other = await createTestApp();
     try {
       const report = await json(
         await other.app.request('/api/sites/import', {

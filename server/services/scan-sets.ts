@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db';
+import type { DbOrTx } from '../db';
 import { decodeContent, encodeContent } from '../db/codec';
 import { contextSets, findingSets } from '../db/schema';
 import { type FindingId, isFindingId } from '../scan/catalogue';
@@ -12,8 +12,6 @@ import {
   SEVERITY_RANK,
 } from '../scan/types';
 import type { SeverityCounts } from './scan-views';
-
-type Writer = Pick<Db, 'select' | 'insert'>;
 
 /** What a scan saw besides its findings; `tls.daysLeft` is left out because it changes every day. */
 export interface ScanContext {
@@ -66,49 +64,69 @@ export function countBySeverity(findings: readonly Finding[]): SeverityCounts {
   return counts;
 }
 
-/** Stores the findings once per distinct content; returns the id every scan with the same findings shares. */
-export function saveFindingSet(db: Writer, findings: readonly Finding[]): number {
+/**
+ * Stores the findings once per distinct content; returns the id every scan with the same findings shares.
+ * Two writers saving the same new set at once both get its one id: the unique hash decides, not a read.
+ */
+export async function saveFindingSet(db: DbOrTx, findings: readonly Finding[]): Promise<number> {
   const { hash, body } = encodeContent(sortFindings(findings));
-  const existing = db
+  const [existing] = await db
     .select({ id: findingSets.id })
     .from(findingSets)
     .where(eq(findingSets.hash, hash))
-    .get();
+    .limit(1);
   if (existing) return existing.id;
-  return db
+  const [inserted] = await db
     .insert(findingSets)
     .values({ hash, body: body(), ...countBySeverity(findings) })
-    .returning({ id: findingSets.id })
-    .get().id;
+    .onConflictDoNothing({ target: findingSets.hash })
+    .returning({ id: findingSets.id });
+  return inserted?.id ?? (await setIdByHash(db, findingSets, hash));
 }
 
-export function saveContextSet(db: Writer, context: ScanContext): number {
+export async function saveContextSet(db: DbOrTx, context: ScanContext): Promise<number> {
   const canonical: ScanContext = { ...context, addresses: [...context.addresses].sort() };
   const { hash, body } = encodeContent(canonical);
-  const existing = db
+  const [existing] = await db
     .select({ id: contextSets.id })
     .from(contextSets)
     .where(eq(contextSets.hash, hash))
-    .get();
+    .limit(1);
   if (existing) return existing.id;
-  return db.insert(contextSets).values({ hash, body: body() }).returning({ id: contextSets.id }).get().id;
+  const [inserted] = await db
+    .insert(contextSets)
+    .values({ hash, body: body() })
+    .onConflictDoNothing({ target: contextSets.hash })
+    .returning({ id: contextSets.id });
+  return inserted?.id ?? (await setIdByHash(db, contextSets, hash));
 }
 
-export function loadFindings(db: Db, findingSetId: number): Finding[] {
-  const row = db
+/** The id of a set another writer inserted between our read and our insert. */
+async function setIdByHash(
+  db: DbOrTx,
+  table: typeof findingSets | typeof contextSets,
+  hash: string,
+): Promise<number> {
+  const [row] = await db.select({ id: table.id }).from(table).where(eq(table.hash, hash)).limit(1);
+  if (!row) throw new Error(`content set ${hash} vanished while it was being saved`);
+  return row.id;
+}
+
+export async function loadFindings(db: DbOrTx, findingSetId: number): Promise<Finding[]> {
+  const [row] = await db
     .select({ body: findingSets.body })
     .from(findingSets)
     .where(eq(findingSets.id, findingSetId))
-    .get();
+    .limit(1);
   if (!row) return [];
   return z.array(findingSchema).parse(decodeContent(row.body));
 }
 
-export function loadContext(db: Db, contextSetId: number): ScanContext | null {
-  const row = db
+export async function loadContext(db: DbOrTx, contextSetId: number): Promise<ScanContext | null> {
+  const [row] = await db
     .select({ body: contextSets.body })
     .from(contextSets)
     .where(eq(contextSets.id, contextSetId))
-    .get();
+    .limit(1);
   return row ? contextSchema.parse(decodeContent(row.body)) : null;
 }

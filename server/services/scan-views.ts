@@ -1,5 +1,5 @@
 import { eq, inArray } from 'drizzle-orm';
-import type { Db } from '../db';
+import type { DbOrTx } from '../db';
 import { findingSets, type ScanOutcome, type ScanState, type ScanTrigger, scans } from '../db/schema';
 import type { Grade, Severity } from '../scan/types';
 
@@ -24,14 +24,20 @@ export interface ScanSummary {
   counts: SeverityCounts | null;
 }
 
-export const summaryColumns = {
-  scan: scans,
-  critical: findingSets.critical,
-  high: findingSets.high,
-  medium: findingSets.medium,
-  low: findingSets.low,
-  info: findingSets.info,
-};
+/** A finding set's counts, to select beside a scan (functions, so they name the tables of the process's dialect). */
+export function severityCountColumns() {
+  return {
+    critical: findingSets.critical,
+    high: findingSets.high,
+    medium: findingSets.medium,
+    low: findingSets.low,
+    info: findingSets.info,
+  };
+}
+
+export function summaryColumns() {
+  return { scan: scans, ...severityCountColumns() };
+}
 
 type SummaryRow = {
   scan: typeof scans.$inferSelect;
@@ -75,13 +81,12 @@ export function toScanSummary(row: SummaryRow): ScanSummary {
 }
 
 /** Summaries of the given scans by id (missing ids are simply absent). */
-export function summarizeScans(db: Db, ids: readonly number[]): Map<number, ScanSummary> {
+export async function summarizeScans(db: DbOrTx, ids: readonly number[]): Promise<Map<number, ScanSummary>> {
   if (ids.length === 0) return new Map();
-  const rows = db
-    .select(summaryColumns)
+  const rows = await db
+    .select(summaryColumns())
     .from(scans)
     .leftJoin(findingSets, eq(findingSets.id, scans.findingSetId))
-    .where(inArray(scans.id, [...ids]))
-    .all();
+    .where(inArray(scans.id, [...ids]));
   return new Map(rows.map((row) => [row.scan.id, toScanSummary(row)]));
 }

@@ -1,10 +1,10 @@
-import { asc } from 'drizzle-orm';
+import { asc, inArray } from 'drizzle-orm';
 import { sites } from '../db/schema';
 import { AppError } from '../errors';
 import { MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, type ServiceContext } from './context';
 import { getSettings } from './settings';
 import { formatSiteCsv, parseIntervalMinutes, parseSiteCsv, type SiteCsvRow } from './site-csv';
-import { insertSite, normalizeHost, type SiteToInsert, siteFieldsSchema, tagsBySite } from './sites';
+import { insertNewSites, normalizeHost, type SiteToInsert, siteFieldsSchema, tagsBySite } from './sites';
 
 export const MAX_IMPORT_LINES = 10_000;
 
@@ -51,14 +51,14 @@ function checkRow(row: SiteCsvRow, defaults: { allowPrivate: boolean; intervalMi
  * Imports a CSV or newline list. Every line is reported (created, duplicate or invalid); the valid lines are
  * written in one transaction, so a failure part-way writes nothing. With `atomic`, one invalid line stops all.
  */
-export function importSites({
+export async function importSites({
   db,
   now,
   defaults,
   input,
 }: Pick<ServiceContext, 'db' | 'now' | 'defaults'> & {
   input: { text: string; atomic: boolean };
-}): ImportReport {
+}): Promise<ImportReport> {
   const parsed = parseSiteCsv(input.text);
   if (parsed.length === 0) throw new AppError('invalid_request', 'No sites found: send one host per line');
   if (parsed.length > MAX_IMPORT_LINES)
@@ -66,7 +66,7 @@ export function importSites({
       'payload_too_large',
       `At most ${MAX_IMPORT_LINES} sites per import (got ${parsed.length})`,
     );
-  const settings = getSettings({ db, defaults });
+  const settings = await getSettings({ db, defaults });
   const checked = parsed.map((line): Checked => {
     if (!line.ok) return { line: line.line, input: line.text, ok: false, error: line.error };
     try {
@@ -92,33 +92,38 @@ export function importSites({
   }
 
   const at = now();
-  const lines = db.transaction((tx) => {
-    const known = new Map(
-      tx
+  const lines = await db.transaction(async (tx) => {
+    const existing = await tx.select({ id: sites.id, host: sites.host }).from(sites);
+    const known = new Map(existing.map((site) => [site.host, site.id]));
+    const toInsert = new Map<string, SiteToInsert>();
+    for (const line of checked)
+      if (line.ok && !known.has(line.site.host) && !toInsert.has(line.site.host))
+        toInsert.set(line.site.host, line.site);
+    const created = await insertNewSites(tx, [...toInsert.values()], at);
+    // Hosts another writer added since the read above are duplicates too.
+    const raced = [...toInsert.keys()].filter((host) => !created.has(host));
+    if (raced.length > 0)
+      for (const site of await tx
         .select({ id: sites.id, host: sites.host })
         .from(sites)
-        .all()
-        .map((site) => [site.host, site.id]),
-    );
+        .where(inArray(sites.host, raced)))
+        known.set(site.host, site.id);
+
+    const reported = new Set<string>();
     return checked.map((line): ImportLineResult => {
       if (!line.ok) return { line: line.line, input: line.input, status: 'invalid', error: line.error };
-      if (known.has(line.site.host)) {
-        return {
-          line: line.line,
-          input: line.input,
-          status: 'duplicate',
-          siteId: known.get(line.site.host) ?? null,
-          host: line.site.host,
-        };
+      const { host } = line.site;
+      const site = created.get(host);
+      if (site && !reported.has(host)) {
+        reported.add(host);
+        return { line: line.line, input: line.input, status: 'created', siteId: site.id, host };
       }
-      const created = insertSite(tx, line.site, at);
-      known.set(created.host, created.id);
       return {
         line: line.line,
         input: line.input,
-        status: 'created',
-        siteId: created.id,
-        host: created.host,
+        status: 'duplicate',
+        siteId: site?.id ?? known.get(host) ?? null,
+        host,
       };
     });
   });
@@ -131,9 +136,9 @@ export function importSites({
 }
 
 /** Every site as CSV (host,label,tags,interval), the format importSites reads. */
-export function exportSitesCsv({ db }: Pick<ServiceContext, 'db'>): string {
-  const rows = db.select().from(sites).orderBy(asc(sites.host)).all();
-  const tags = tagsBySite(
+export async function exportSitesCsv({ db }: Pick<ServiceContext, 'db'>): Promise<string> {
+  const rows = await db.select().from(sites).orderBy(asc(sites.host));
+  const tags = await tagsBySite(
     db,
     rows.map((row) => row.id),
   );

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { and, asc, count, eq, inArray, ne, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db';
+import type { Db, DbOrTx, Tx } from '../db';
 import { isActiveScan, scans, sites, siteTags } from '../db/schema';
 import { containsText } from '../db/sql';
 import { AppError } from '../errors';
@@ -70,19 +70,17 @@ export interface SiteDetail extends SiteView {
 }
 
 type SiteRow = typeof sites.$inferSelect;
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-export function tagsBySite(db: Db | Tx, siteIds: readonly number[]): Map<number, string[]> {
+export async function tagsBySite(db: DbOrTx, siteIds: readonly number[]): Promise<Map<number, string[]>> {
   const tags = new Map<number, string[]>();
   if (siteIds.length === 0) return tags;
   // Past a page's worth of ids, reading every tag beats binding thousands of parameters.
   const wanted = siteIds.length > 200 ? new Set(siteIds) : null;
-  const rows = db
+  const rows = await db
     .select()
     .from(siteTags)
     .where(wanted ? undefined : inArray(siteTags.siteId, [...siteIds]))
-    .orderBy(asc(siteTags.tag))
-    .all();
+    .orderBy(asc(siteTags.tag));
   for (const row of rows) {
     if (wanted && !wanted.has(row.siteId)) continue;
     tags.set(row.siteId, [...(tags.get(row.siteId) ?? []), row.tag]);
@@ -127,20 +125,18 @@ export function normalizeHost(host: string, allowIpLiteral: boolean): string {
   return formatTarget(parseTarget(host, { allowIpLiteral }));
 }
 
-function findSiteByHost(db: Db | Tx, host: string): { id: number } | undefined {
-  return db.select({ id: sites.id }).from(sites).where(eq(sites.host, host)).get();
+async function findSiteByHost(db: DbOrTx, host: string): Promise<{ id: number } | undefined> {
+  const [row] = await db.select({ id: sites.id }).from(sites).where(eq(sites.host, host)).limit(1);
+  return row;
 }
 
 function duplicateHost(host: string, siteId: number): AppError {
   return new AppError('conflict', `A site for ${host} already exists (id ${siteId})`, { siteId });
 }
 
-function replaceTags(tx: Tx, siteId: number, tags: readonly string[]): void {
-  tx.delete(siteTags).where(eq(siteTags.siteId, siteId)).run();
-  if (tags.length > 0)
-    tx.insert(siteTags)
-      .values(tags.map((tag) => ({ siteId, tag })))
-      .run();
+async function replaceTags(tx: Tx, siteId: number, tags: readonly string[]): Promise<void> {
+  await tx.delete(siteTags).where(eq(siteTags.siteId, siteId));
+  if (tags.length > 0) await tx.insert(siteTags).values(tags.map((tag) => ({ siteId, tag })));
 }
 
 /** A site ready to insert: host already normalised; it is due at once so it gets its first scan promptly. */
@@ -154,39 +150,79 @@ export interface SiteToInsert {
   sourcePath?: string | null;
 }
 
-export function insertSite(tx: Tx, site: SiteToInsert, at: Date): SiteView {
-  const row = tx
-    .insert(sites)
-    .values({
-      host: site.host,
-      label: site.label,
-      intervalMinutes: site.intervalMinutes,
-      enabled: site.enabled,
-      allowPrivate: site.allowPrivate,
-      sourcePath: site.sourcePath ?? null,
-      nextScanAt: at,
-      createdAt: at,
-      updatedAt: at,
-    })
-    .returning()
-    .get();
-  replaceTags(tx, row.id, site.tags);
-  return toSiteView(row, site.tags);
+function siteValues(site: SiteToInsert, at: Date): typeof sites.$inferInsert {
+  return {
+    host: site.host,
+    label: site.label,
+    intervalMinutes: site.intervalMinutes,
+    enabled: site.enabled,
+    allowPrivate: site.allowPrivate,
+    sourcePath: site.sourcePath ?? null,
+    nextScanAt: at,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
-export function createSite({
+/** Rows per insert when adding many sites and tags: well under either dialect's bound-parameter limit. */
+const SITES_PER_INSERT = 500;
+const TAGS_PER_INSERT = 2000;
+
+function inChunks<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
+    items.slice(index * size, (index + 1) * size),
+  );
+}
+
+/**
+ * Inserts the sites whose hosts are not taken yet (the unique index decides, so a concurrent insert of the
+ * same host cannot make this fail); returns the created ones by host. Hosts must be distinct. They go in
+ * host order, so two transactions adding overlapping lists wait for each other's hosts in one order and
+ * cannot deadlock.
+ */
+export async function insertNewSites(
+  tx: Tx,
+  toInsert: readonly SiteToInsert[],
+  at: Date,
+): Promise<Map<string, SiteView>> {
+  const created = new Map<string, SiteView>();
+  const byHost = [...toInsert].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+  for (const chunk of inChunks(byHost, SITES_PER_INSERT)) {
+    const rows = await tx
+      .insert(sites)
+      .values(chunk.map((site) => siteValues(site, at)))
+      .onConflictDoNothing({ target: sites.host })
+      .returning();
+    const tagsByHost = new Map(chunk.map((site) => [site.host, site.tags]));
+    const tagRows = rows.flatMap((row) =>
+      (tagsByHost.get(row.host) ?? []).map((tag) => ({ siteId: row.id, tag })),
+    );
+    for (const tagChunk of inChunks(tagRows, TAGS_PER_INSERT)) await tx.insert(siteTags).values(tagChunk);
+    for (const row of rows) created.set(row.host, toSiteView(row, tagsByHost.get(row.host) ?? []));
+  }
+  return created;
+}
+
+/** Inserts one site; a 409 naming the existing site when its host is taken. */
+export async function insertSite(tx: Tx, site: SiteToInsert, at: Date): Promise<SiteView> {
+  const created = (await insertNewSites(tx, [site], at)).get(site.host);
+  if (created) return created;
+  const existing = await findSiteByHost(tx, site.host);
+  throw duplicateHost(site.host, existing?.id ?? 0);
+}
+
+export async function createSite({
   db,
   now,
   defaults,
   input,
-}: Pick<ServiceContext, 'db' | 'now' | 'defaults'> & { input: NewSite }): SiteView {
-  const settings = getSettings({ db, defaults });
+}: Pick<ServiceContext, 'db' | 'now' | 'defaults'> & { input: NewSite }): Promise<SiteView> {
+  const settings = await getSettings({ db, defaults });
   const allowPrivate = input.allowPrivate ?? false;
   const host = normalizeHost(input.host, allowPrivate || settings.allowPrivate);
-  return db.transaction((tx) => {
-    const existing = findSiteByHost(tx, host);
-    if (existing) throw duplicateHost(host, existing.id);
-    return insertSite(
+  const sourcePath = checkSourcePath(input.sourcePath ?? null);
+  return db.transaction(async (tx) =>
+    insertSite(
       tx,
       {
         host,
@@ -195,30 +231,34 @@ export function createSite({
         intervalMinutes: input.intervalMinutes ?? settings.defaultIntervalMinutes,
         enabled: input.enabled ?? true,
         allowPrivate,
-        sourcePath: checkSourcePath(input.sourcePath ?? null),
+        sourcePath,
       },
       now(),
-    );
-  });
+    ),
+  );
 }
 
-function requireSite(db: Db | Tx, id: number): SiteRow {
-  const row = db.select().from(sites).where(eq(sites.id, id)).get();
+async function requireSite(db: DbOrTx, id: number): Promise<SiteRow> {
+  const [row] = await db.select().from(sites).where(eq(sites.id, id)).limit(1);
   if (!row) throw new AppError('not_found', `Site ${id} not found`);
   return row;
 }
 
-export function getSite({ db, input }: Pick<ServiceContext, 'db'> & { input: { id: number } }): SiteDetail {
-  const row = requireSite(db, input.id);
-  const active = db
+export async function getSite({
+  db,
+  input,
+}: Pick<ServiceContext, 'db'> & { input: { id: number } }): Promise<SiteDetail> {
+  const row = await requireSite(db, input.id);
+  const [active] = await db
     .select({ id: scans.id })
     .from(scans)
     .where(and(eq(scans.siteId, row.id), isActiveScan(scans.state)))
-    .get();
+    .limit(1);
   const ids = [row.lastScanId, active?.id].filter((id): id is number => id != null);
-  const summaries = summarizeScans(db, ids);
+  const summaries = await summarizeScans(db, ids);
+  const tags = await tagsBySite(db, [row.id]);
   return {
-    ...toSiteView(row, tagsBySite(db, [row.id]).get(row.id) ?? []),
+    ...toSiteView(row, tags.get(row.id) ?? []),
     lastScan: row.lastScanId == null ? null : (summaries.get(row.lastScanId) ?? null),
     activeScan: active ? (summaries.get(active.id) ?? null) : null,
   };
@@ -235,37 +275,41 @@ export function sitesWithTag(db: Db, tag: string) {
   return db.select({ id: siteTags.siteId }).from(siteTags).where(eq(siteTags.tag, tag));
 }
 
-export function listSites({ db, input }: Pick<ServiceContext, 'db'> & { input: SiteListQuery }): {
+export async function listSites({
+  db,
+  input,
+}: Pick<ServiceContext, 'db'> & { input: SiteListQuery }): Promise<{
   total: number;
   items: SiteView[];
-} {
+}> {
   const where = siteListFilter(db, input);
-  const total = db.select({ n: count() }).from(sites).where(where).get()?.n ?? 0;
-  const rows = db
+  const [counted] = await db.select({ n: count() }).from(sites).where(where);
+  const rows = await db
     .select()
     .from(sites)
     .where(where)
     .orderBy(asc(sites.host))
     .limit(input.limit)
-    .offset(input.offset)
-    .all();
-  const tags = tagsBySite(
+    .offset(input.offset);
+  const tags = await tagsBySite(
     db,
     rows.map((row) => row.id),
   );
-  return { total, items: rows.map((row) => toSiteView(row, tags.get(row.id) ?? [])) };
+  return { total: counted?.n ?? 0, items: rows.map((row) => toSiteView(row, tags.get(row.id) ?? [])) };
 }
 
-export function updateSite({
+export async function updateSite({
   db,
   now,
   defaults,
   input,
-}: Pick<ServiceContext, 'db' | 'now' | 'defaults'> & { input: { id: number; patch: SitePatch } }): SiteView {
+}: Pick<ServiceContext, 'db' | 'now' | 'defaults'> & {
+  input: { id: number; patch: SitePatch };
+}): Promise<SiteView> {
   const { id, patch } = input;
-  const settings = getSettings({ db, defaults });
-  return db.transaction((tx) => {
-    const row = requireSite(tx, id);
+  const settings = await getSettings({ db, defaults });
+  return db.transaction(async (tx) => {
+    const row = await requireSite(tx, id);
     const at = now();
     const allowPrivate = patch.allowPrivate ?? row.allowPrivate;
     const host =
@@ -273,24 +317,28 @@ export function updateSite({
         ? normalizeHost(patch.host ?? row.host, allowPrivate || settings.allowPrivate)
         : row.host;
     if (host !== row.host) {
-      const existing = tx
+      const [existing] = await tx
         .select({ id: sites.id })
         .from(sites)
         .where(and(eq(sites.host, host), ne(sites.id, id)))
-        .get();
+        .limit(1);
       if (existing) throw duplicateHost(host, existing.id);
     }
     const intervalMinutes = patch.intervalMinutes ?? row.intervalMinutes;
     let nextScanAt = row.nextScanAt;
     if (host !== row.host) nextScanAt = at;
     else if (intervalMinutes !== row.intervalMinutes) {
-      const last = row.lastScanId
-        ? tx.select({ finishedAt: scans.finishedAt }).from(scans).where(eq(scans.id, row.lastScanId)).get()
-        : undefined;
+      const [last] = row.lastScanId
+        ? await tx
+            .select({ finishedAt: scans.finishedAt })
+            .from(scans)
+            .where(eq(scans.id, row.lastScanId))
+            .limit(1)
+        : [];
       const base = last?.finishedAt ?? at;
       nextScanAt = new Date(Math.max(at.getTime(), base.getTime() + intervalMinutes * 60_000));
     }
-    const updated = tx
+    const [updated] = await tx
       .update(sites)
       .set({
         host,
@@ -303,14 +351,17 @@ export function updateSite({
         updatedAt: at,
       })
       .where(eq(sites.id, id))
-      .returning()
-      .get();
-    if (patch.tags) replaceTags(tx, id, patch.tags);
-    return toSiteView(updated, patch.tags ?? tagsBySite(tx, [id]).get(id) ?? []);
+      .returning();
+    if (!updated) throw new AppError('not_found', `Site ${id} not found`);
+    if (patch.tags) await replaceTags(tx, id, patch.tags);
+    return toSiteView(updated, patch.tags ?? (await tagsBySite(tx, [id])).get(id) ?? []);
   });
 }
 
-export function deleteSite({ db, input }: Pick<ServiceContext, 'db'> & { input: { id: number } }): void {
-  const deleted = db.delete(sites).where(eq(sites.id, input.id)).returning({ id: sites.id }).get();
-  if (!deleted) throw new AppError('not_found', `Site ${input.id} not found`);
+export async function deleteSite({
+  db,
+  input,
+}: Pick<ServiceContext, 'db'> & { input: { id: number } }): Promise<void> {
+  const deleted = await db.delete(sites).where(eq(sites.id, input.id)).returning({ id: sites.id });
+  if (deleted.length === 0) throw new AppError('not_found', `Site ${input.id} not found`);
 }
