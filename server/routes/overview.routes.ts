@@ -3,6 +3,6 @@ import { getOverview, overviewQuerySchema } from '../services/overview';
 import type { AppEnv } from './env';
 import { validate } from './validate';
 
-export const overviewRoutes = new Hono<AppEnv>().get('/', validate('query', overviewQuerySchema), (c) =>
-  c.json(getOverview({ ...c.var.ctx, input: c.req.valid('query') })),
+export const overviewRoutes = new Hono<AppEnv>().get('/', validate('query', overviewQuerySchema), async (c) =>
+  c.json(await getOverview({ ...c.var.ctx, input: c.req.valid('query') })),
 );

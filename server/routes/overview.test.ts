@@ -4,9 +4,9 @@ import { createTestApp, jsonRequest, readJson } from './test-app';
 
 const DAY = 86_400_000;
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp();
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp();
 });
 afterEach(async () => {
   await t.close();
@@ -21,7 +21,7 @@ async function addSite(host: string, tags: string[] = [], label = ''): Promise<{
 }
 
 async function runQueue(): Promise<void> {
-  t.scheduler.tick();
+  await t.scheduler.tick();
   await t.scheduler.drain();
 }
 

@@ -4,9 +4,9 @@ import { createTestApp, jsonRequest, readJson } from './test-app';
 
 const HOUR = 3_600_000;
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp();
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp();
 });
 afterEach(async () => {
   await t.close();
@@ -17,7 +17,7 @@ async function addSite(host: string): Promise<{ id: number }> {
 }
 
 async function runQueue(): Promise<void> {
-  t.scheduler.tick();
+  await t.scheduler.tick();
   await t.scheduler.drain();
 }
 
@@ -59,7 +59,7 @@ describe('scan now and progress', () => {
 
     t.scripted.setFindings('shop.example.com', [csp, expiring, hsts]);
     t.scripted.hold();
-    t.scheduler.tick();
+    await t.scheduler.tick();
     const running = await readJson(await t.app.request(`/api/scans/${queued.id}`));
     expect(running).toMatchObject({ state: 'running', queuePosition: null, attempts: 1 });
     expect(running.startedAt).toBe(t.clock.now().toISOString());

@@ -1,11 +1,11 @@
 import { and, asc, eq, gt, gte, lte, or, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Db } from '../db';
+import type { DbOrTx } from '../db';
 import { dailySummaries, findingSets, type ScanOutcome, scans, sites } from '../db/schema';
 import { AppError } from '../errors';
 import type { Grade } from '../scan/types';
 import type { ServiceContext } from './context';
-import { countsFrom, type SeverityCounts } from './scan-views';
+import { countsFrom, type SeverityCounts, severityCountColumns } from './scan-views';
 
 /** One point of a site's posture over time: a kept scan, or a day of older scans folded by retention. */
 export type HistoryPoint =
@@ -70,45 +70,41 @@ function decodeCursor(text: string): Cursor {
   }
 }
 
-function folded(db: Db, query: HistoryQuery, after: string | undefined, limit: number) {
+async function folded(
+  db: DbOrTx,
+  query: HistoryQuery,
+  after: string | undefined,
+  limit: number,
+): Promise<HistoryPoint[]> {
   const conditions: (SQL | undefined)[] = [eq(dailySummaries.siteId, query.siteId)];
   if (after) conditions.push(gt(dailySummaries.day, after));
   if (query.from) conditions.push(gte(dailySummaries.lastScanAt, query.from));
   if (query.to) conditions.push(lte(dailySummaries.lastScanAt, query.to));
-  return db
-    .select({ summary: dailySummaries, ...countColumns })
+  const rows = await db
+    .select({ summary: dailySummaries, ...severityCountColumns() })
     .from(dailySummaries)
     .leftJoin(findingSets, eq(findingSets.id, dailySummaries.lastFindingSetId))
     .where(and(...conditions))
     .orderBy(asc(dailySummaries.day))
-    .limit(limit)
-    .all()
-    .map(
-      ({ summary, ...counts }): HistoryPoint => ({
-        kind: 'day',
-        day: summary.day,
-        at: summary.lastScanAt.toISOString(),
-        outcome: summary.lastOutcome,
-        grade: summary.lastGrade,
-        score: summary.lastScore,
-        counts: countsFrom(counts),
-        scans: summary.scans,
-        minScore: summary.minScore,
-        maxScore: summary.maxScore,
-        worstGrade: summary.worstGrade,
-      }),
-    );
+    .limit(limit);
+  return rows.map(
+    ({ summary, ...counts }): HistoryPoint => ({
+      kind: 'day',
+      day: summary.day,
+      at: summary.lastScanAt.toISOString(),
+      outcome: summary.lastOutcome,
+      grade: summary.lastGrade,
+      score: summary.lastScore,
+      counts: countsFrom(counts),
+      scans: summary.scans,
+      minScore: summary.minScore,
+      maxScore: summary.maxScore,
+      worstGrade: summary.worstGrade,
+    }),
+  );
 }
 
-const countColumns = {
-  critical: findingSets.critical,
-  high: findingSets.high,
-  medium: findingSets.medium,
-  low: findingSets.low,
-  info: findingSets.info,
-};
-
-function kept(db: Db, query: HistoryQuery, after: { t: number; id: number } | undefined, limit: number) {
+function kept(db: DbOrTx, query: HistoryQuery, after: { t: number; id: number } | undefined, limit: number) {
   const conditions: (SQL | undefined)[] = [eq(scans.siteId, query.siteId), eq(scans.state, 'done')];
   if (after) {
     const at = new Date(after.t);
@@ -123,28 +119,27 @@ function kept(db: Db, query: HistoryQuery, after: { t: number; id: number } | un
       outcome: scans.outcome,
       grade: scans.grade,
       score: scans.score,
-      ...countColumns,
+      ...severityCountColumns(),
     })
     .from(scans)
     .leftJoin(findingSets, eq(findingSets.id, scans.findingSetId))
     .where(and(...conditions))
     .orderBy(asc(scans.startedAt), asc(scans.id))
-    .limit(limit)
-    .all();
+    .limit(limit);
 }
 
 /** A site's grades and scores over time, oldest first: folded days, then kept scans, in cursor pages. */
-export function getSiteHistory({
+export async function getSiteHistory({
   db,
   input,
-}: Pick<ServiceContext, 'db'> & { input: HistoryQuery }): HistoryPage {
-  const site = db.select({ id: sites.id }).from(sites).where(eq(sites.id, input.siteId)).get();
+}: Pick<ServiceContext, 'db'> & { input: HistoryQuery }): Promise<HistoryPage> {
+  const [site] = await db.select({ id: sites.id }).from(sites).where(eq(sites.id, input.siteId)).limit(1);
   if (!site) throw new AppError('not_found', `Site ${input.siteId} not found`);
   const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
 
   const items: HistoryPoint[] = [];
   if (cursor === undefined || cursor.k === 'd') {
-    const days = folded(db, input, cursor?.day, input.limit + 1);
+    const days = await folded(db, input, cursor?.day, input.limit + 1);
     if (days.length > input.limit) {
       const page = days.slice(0, input.limit);
       const last = page.at(-1) as Extract<HistoryPoint, { kind: 'day' }>;
@@ -154,7 +149,7 @@ export function getSiteHistory({
   }
 
   const room = input.limit - items.length;
-  const rows = kept(db, input, cursor?.k === 's' ? cursor : undefined, room + 1);
+  const rows = await kept(db, input, cursor?.k === 's' ? cursor : undefined, room + 1);
   for (const row of rows.slice(0, room)) {
     items.push({
       kind: 'scan',

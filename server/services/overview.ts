@@ -1,9 +1,9 @@
 import { and, asc, count, desc, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { z } from 'zod';
-import type { Db } from '../db';
+import type { Db, DbOrTx } from '../db';
 import { findingSets, isActiveScan, type ScanOutcome, type ScanState, scans, sites } from '../db/schema';
-import { containsText, gradeRank, scoreAtOrBefore } from '../db/sql';
+import { containsText, gradeRank, orderNullsSmallest, scoreAtOrBefore } from '../db/sql';
 import { GRADES } from '../scan/grade';
 import type { Grade } from '../scan/types';
 import type { ServiceContext } from './context';
@@ -72,8 +72,16 @@ export interface Overview {
   fleet: { sites: number; byGrade: Record<Grade | 'none', number>; queued: number; running: number };
 }
 
-const lastScan = alias(scans, 'last_scan');
-const activeScan = alias(scans, 'active_scan');
+function aliasScans(table: typeof scans) {
+  return { table, lastScan: alias(table, 'last_scan'), activeScan: alias(table, 'active_scan') };
+}
+let aliases: ReturnType<typeof aliasScans> | undefined;
+
+/** The scans table under the two names the overview joins it by, made from the process's dialect's table. */
+function scanAliases(): ReturnType<typeof aliasScans> {
+  if (aliases?.table !== scans) aliases = aliasScans(scans);
+  return aliases;
+}
 
 /** Default direction: worst grade and lowest score first, hosts A→Z, most recent scans first, soonest next scans first. */
 const DEFAULT_ORDER: Record<OverviewQuery['sort'], 'asc' | 'desc'> = {
@@ -85,20 +93,25 @@ const DEFAULT_ORDER: Record<OverviewQuery['sort'], 'asc' | 'desc'> = {
 };
 
 function orderBy(query: OverviewQuery): SQL[] {
+  const { lastScan } = scanAliases();
   const direction = query.order ?? DEFAULT_ORDER[query.sort];
   const by = direction === 'asc' ? asc : desc;
   const keys: Record<OverviewQuery['sort'], SQL[]> = {
     // Within a grade, the lower score is the worse site.
-    grade: [by(gradeRank(lastScan.grade)), direction === 'asc' ? desc(lastScan.score) : asc(lastScan.score)],
-    score: [by(lastScan.score)],
+    grade: [
+      by(gradeRank(lastScan.grade)),
+      orderNullsSmallest(lastScan.score, direction === 'asc' ? 'desc' : 'asc'),
+    ],
+    score: [orderNullsSmallest(lastScan.score, direction)],
     host: [by(sites.host)],
-    lastScan: [by(lastScan.finishedAt)],
+    lastScan: [orderNullsSmallest(lastScan.finishedAt, direction)],
     nextScan: [by(sites.nextScanAt)],
   };
   return [...keys[query.sort], asc(sites.host)];
 }
 
 function filters(db: Db, query: OverviewQuery): SQL | undefined {
+  const { lastScan } = scanAliases();
   const conditions: SQL[] = [];
   if (query.grade) {
     const grades = query.grade.filter((grade): grade is Grade => grade !== 'none');
@@ -112,52 +125,54 @@ function filters(db: Db, query: OverviewQuery): SQL | undefined {
   return conditions.length > 0 ? and(...conditions) : undefined;
 }
 
-function fleetSummary(db: Db): Overview['fleet'] {
+async function fleetSummary(db: Db): Promise<Overview['fleet']> {
   const byGrade = Object.fromEntries([...GRADES, 'none'].map((grade) => [grade, 0])) as Record<
     Grade | 'none',
     number
   >;
-  const rows = db
+  const { lastScan } = scanAliases();
+  const rows = await db
     .select({ grade: lastScan.grade, n: count() })
     .from(sites)
     .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
-    .groupBy(lastScan.grade)
-    .all();
+    .groupBy(lastScan.grade);
   let total = 0;
   for (const row of rows) {
     byGrade[row.grade ?? 'none'] += row.n;
     total += row.n;
   }
-  return { sites: total, byGrade, ...countActiveScans({ db }) };
+  return { sites: total, byGrade, ...(await countActiveScans({ db })) };
 }
 
 /** Each page site's score at `since`, looked up for the page only (not for every site before sorting). */
-function scoresAtOrBefore(db: Db, siteIds: readonly number[], since: Date): Map<number, number | null> {
+async function scoresAtOrBefore(
+  db: DbOrTx,
+  siteIds: readonly number[],
+  since: Date,
+): Promise<Map<number, number | null>> {
   if (siteIds.length === 0) return new Map();
-  const rows = db
+  const rows = await db
     .select({ siteId: sites.id, score: scoreAtOrBefore(since) })
     .from(sites)
-    .where(inArray(sites.id, [...siteIds]))
-    .all();
+    .where(inArray(sites.id, [...siteIds]));
   return new Map(rows.map((row) => [row.siteId, row.score]));
 }
 
 /** Every site with its latest grade, severity counts, trend and schedule: the fleet dashboard's one query. */
-export function getOverview({
+export async function getOverview({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: OverviewQuery }): Overview {
+}: Pick<ServiceContext, 'db' | 'now'> & { input: OverviewQuery }): Promise<Overview> {
+  const { lastScan, activeScan } = scanAliases();
   const where = filters(db, input);
   const since = new Date(now().getTime() - TREND_DAYS * DAY_MS);
-  const total =
-    db
-      .select({ n: count() })
-      .from(sites)
-      .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
-      .where(where)
-      .get()?.n ?? 0;
-  const rows = db
+  const [counted] = await db
+    .select({ n: count() })
+    .from(sites)
+    .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
+    .where(where);
+  const rows = await db
     .select({
       site: {
         id: sites.id,
@@ -188,11 +203,10 @@ export function getOverview({
     .where(where)
     .orderBy(...orderBy(input))
     .limit(input.limit)
-    .offset(input.offset)
-    .all();
+    .offset(input.offset);
   const pageIds = rows.map((row) => row.site.id);
-  const tags = tagsBySite(db, pageIds);
-  const scoresThen = scoresAtOrBefore(db, pageIds, since);
+  const tags = await tagsBySite(db, pageIds);
+  const scoresThen = await scoresAtOrBefore(db, pageIds, since);
   const items = rows.map((row): OverviewItem => {
     const { site, last, active } = row;
     const scoreThen = scoresThen.get(site.id) ?? null;
@@ -229,5 +243,5 @@ export function getOverview({
       activeScan: active ? { id: active.id, state: active.state } : null,
     };
   });
-  return { total, items, fleet: fleetSummary(db) };
+  return { total: counted?.n ?? 0, items, fleet: await fleetSummary(db) };
 }

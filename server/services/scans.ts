@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, lt, lte, or } from 'drizzle-orm';
-import type { Db } from '../db';
+import type { DbOrTx } from '../db';
 import { findingSets, isActiveScan, scans, sites } from '../db/schema';
 import { AppError } from '../errors';
 import type { CheckResult, DjangoDetection, Finding, Grade } from '../scan/types';
@@ -28,48 +28,51 @@ export interface ScanDetail extends ScanSummary {
   checks: CheckResult[] | null;
 }
 
-type ScanRow = ReturnType<typeof selectScan>;
+type ScanRow = NonNullable<Awaited<ReturnType<typeof selectScan>>>;
 
-function selectScan(db: Db, id: number) {
-  return db
-    .select({ ...summaryColumns, host: sites.host })
+async function selectScan(db: DbOrTx, id: number) {
+  const [row] = await db
+    .select({ ...summaryColumns(), host: sites.host })
     .from(scans)
     .innerJoin(sites, eq(sites.id, scans.siteId))
     .leftJoin(findingSets, eq(findingSets.id, scans.findingSetId))
     .where(eq(scans.id, id))
-    .get();
+    .limit(1);
+  return row;
 }
 
-function requireScan(db: Db, id: number): NonNullable<ScanRow> {
-  const row = selectScan(db, id);
+async function requireScan(db: DbOrTx, id: number): Promise<ScanRow> {
+  const row = await selectScan(db, id);
   if (!row)
     throw new AppError('not_found', `Scan ${id} not found (it may have been folded into a daily summary)`);
   return row;
 }
 
-function queuePosition(db: Db, scanId: number): number {
-  const queued = db
+async function queuePosition(db: DbOrTx, scanId: number): Promise<number> {
+  const queued = await db
     .select({ id: scans.id })
     .from(scans)
     .where(and(isActiveScan(scans.state), eq(scans.state, 'queued')))
-    .orderBy(desc(eq(scans.trigger, 'manual')), asc(scans.queuedAt), asc(scans.id))
-    .all();
+    .orderBy(desc(eq(scans.trigger, 'manual')), asc(scans.queuedAt), asc(scans.id));
   return Math.max(
     0,
     queued.findIndex((scan) => scan.id === scanId),
   );
 }
 
-export function getScan({ db, input }: Pick<ServiceContext, 'db'> & { input: { id: number } }): ScanDetail {
-  const row = requireScan(db, input.id);
+export async function getScan({
+  db,
+  input,
+}: Pick<ServiceContext, 'db'> & { input: { id: number } }): Promise<ScanDetail> {
+  const row = await requireScan(db, input.id);
   const { scan } = row;
-  const context = scan.contextSetId === null ? null : loadContext(db, scan.contextSetId);
+  const context = scan.contextSetId === null ? null : await loadContext(db, scan.contextSetId);
   const notAfter = context?.tls?.notAfter ?? null;
   const scannedAt = scan.startedAt ?? scan.queuedAt;
   return {
     ...toScanSummary(row),
     host: row.host,
-    queuePosition: scan.state === 'queued' ? queuePosition(db, scan.id) : null,
+    queuePosition: scan.state === 'queued' ? await queuePosition(db, scan.id) : null,
     target: context?.target ?? null,
     addresses: context?.addresses ?? [],
     django: context?.django ?? null,
@@ -79,7 +82,7 @@ export function getScan({ db, input }: Pick<ServiceContext, 'db'> & { input: { i
           daysLeft: notAfter ? Math.floor((Date.parse(notAfter) - scannedAt.getTime()) / DAY_MS) : null,
         }
       : null,
-    findings: scan.findingSetId === null ? null : loadFindings(db, scan.findingSetId),
+    findings: scan.findingSetId === null ? null : await loadFindings(db, scan.findingSetId),
     checks: context?.checks ?? null,
   };
 }
@@ -100,8 +103,8 @@ interface DiffSide {
   score: number | null;
 }
 
-function requireDone(db: Db, id: number): NonNullable<ScanRow> {
-  const row = requireScan(db, id);
+async function requireDone(db: DbOrTx, id: number): Promise<ScanRow> {
+  const row = await requireScan(db, id);
   if (row.scan.state !== 'done')
     throw new AppError('conflict', `Scan ${id} is ${row.scan.state}; only finished scans can be compared`, {
       scanId: id,
@@ -110,10 +113,10 @@ function requireDone(db: Db, id: number): NonNullable<ScanRow> {
   return row;
 }
 
-function previousDoneScanId(db: Db, row: NonNullable<ScanRow>): number {
+async function previousDoneScanId(db: DbOrTx, row: ScanRow): Promise<number> {
   const startedAt = row.scan.startedAt;
-  const previous = startedAt
-    ? db
+  const [previous] = startedAt
+    ? await db
         .select({ id: scans.id })
         .from(scans)
         .where(
@@ -127,13 +130,12 @@ function previousDoneScanId(db: Db, row: NonNullable<ScanRow>): number {
         )
         .orderBy(desc(scans.startedAt), desc(scans.id))
         .limit(1)
-        .get()
-    : undefined;
+    : [];
   if (!previous) throw new AppError('not_found', `Scan ${row.scan.id} is the first kept scan of its site`);
   return previous.id;
 }
 
-function diffSide(row: NonNullable<ScanRow>): DiffSide {
+function diffSide(row: ScanRow): DiffSide {
   return {
     scanId: row.scan.id,
     siteId: row.scan.siteId,
@@ -145,15 +147,18 @@ function diffSide(row: NonNullable<ScanRow>): DiffSide {
 }
 
 /** What changed from one scan to another; `from: 'previous'` is the site's scan before `to`. */
-export function diffScans({
+export async function diffScans({
   db,
   input,
-}: Pick<ServiceContext, 'db'> & { input: { from: number | 'previous'; to: number } }): ScanDiff {
-  const to = requireDone(db, input.to);
-  const from = requireDone(db, input.from === 'previous' ? previousDoneScanId(db, to) : input.from);
+}: Pick<ServiceContext, 'db'> & { input: { from: number | 'previous'; to: number } }): Promise<ScanDiff> {
+  const to = await requireDone(db, input.to);
+  const from = await requireDone(
+    db,
+    input.from === 'previous' ? await previousDoneScanId(db, to) : input.from,
+  );
   const findings = diffFindings(
-    from.scan.findingSetId === null ? [] : loadFindings(db, from.scan.findingSetId),
-    to.scan.findingSetId === null ? [] : loadFindings(db, to.scan.findingSetId),
+    from.scan.findingSetId === null ? [] : await loadFindings(db, from.scan.findingSetId),
+    to.scan.findingSetId === null ? [] : await loadFindings(db, to.scan.findingSetId),
   );
   return {
     from: diffSide(from),
