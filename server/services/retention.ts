@@ -1,14 +1,30 @@
-import { and, asc, eq, inArray, isNotNull, lt, ne, notInArray, type SQL } from 'drizzle-orm';
-import type { Db } from '../db';
+import { and, asc, eq, gte, inArray, isNotNull, lt, lte, ne, notInArray, type SQL } from 'drizzle-orm';
+import type { Db, Tx } from '../db';
 import { contextSets, dailySummaries, findingSets, type ScanOutcome, scans, sites } from '../db/schema';
+import { excludedValue } from '../db/sql';
 import { gradeRank } from '../scan/grade';
 import type { Grade } from '../scan/types';
 import type { ServiceContext } from './context';
 
 const DAY_MS = 86_400_000;
 const DELETE_CHUNK = 500;
+/** Summaries per upsert: 12 columns each, well under either dialect's bound-parameter limit. */
+const SUMMARY_CHUNK = 500;
 
 type Summary = typeof dailySummaries.$inferInsert;
+
+/** A day folded again replaces its stored summary (foldScan already merged the two). */
+const proposedSummary = () => ({
+  scans: excludedValue(dailySummaries.scans),
+  minScore: excludedValue(dailySummaries.minScore),
+  maxScore: excludedValue(dailySummaries.maxScore),
+  lastScore: excludedValue(dailySummaries.lastScore),
+  lastGrade: excludedValue(dailySummaries.lastGrade),
+  worstGrade: excludedValue(dailySummaries.worstGrade),
+  lastOutcome: excludedValue(dailySummaries.lastOutcome),
+  lastScanAt: excludedValue(dailySummaries.lastScanAt),
+  lastFindingSetId: excludedValue(dailySummaries.lastFindingSetId),
+});
 
 interface FoldableScan {
   id: number;
@@ -68,8 +84,8 @@ export function retentionCutoff(now: Date, days: number): Date {
   return new Date(start - days * DAY_MS);
 }
 
-function foldSite(db: Db, siteId: number, lastScanId: number | null, cutoff: Date): number {
-  return db.transaction((tx) => {
+async function foldSite(db: Db, siteId: number, lastScanId: number | null, cutoff: Date): Promise<number> {
+  return db.transaction(async (tx) => {
     const conditions: SQL[] = [
       eq(scans.siteId, siteId),
       lt(scans.startedAt, cutoff),
@@ -77,7 +93,7 @@ function foldSite(db: Db, siteId: number, lastScanId: number | null, cutoff: Dat
     ];
     // The site's latest scan stays even when it is old (a disabled site), so the overview still shows it.
     if (lastScanId !== null) conditions.push(ne(scans.id, lastScanId));
-    const old = tx
+    const old = await tx
       .select({
         id: scans.id,
         startedAt: scans.startedAt,
@@ -88,47 +104,59 @@ function foldSite(db: Db, siteId: number, lastScanId: number | null, cutoff: Dat
       })
       .from(scans)
       .where(and(...conditions))
-      .orderBy(asc(scans.startedAt))
-      .all();
+      .orderBy(asc(scans.startedAt), asc(scans.id));
     if (old.length === 0) return 0;
-    const days = new Map<string, Summary | undefined>();
+    const stored = await summariesBetween(tx, siteId, old);
+    const folded = new Map<string, Summary>();
     for (const scan of old) {
       if (!scan.startedAt || !scan.outcome) continue;
       const day = utcDay(scan.startedAt);
-      if (!days.has(day)) {
-        days.set(
-          day,
-          tx
-            .select()
-            .from(dailySummaries)
-            .where(and(eq(dailySummaries.siteId, siteId), eq(dailySummaries.day, day)))
-            .get(),
-        );
-      }
-      days.set(
+      const summary = folded.get(day) ?? stored.get(day);
+      folded.set(
         day,
-        foldScan(siteId, day, days.get(day), { ...scan, startedAt: scan.startedAt, outcome: scan.outcome }),
+        foldScan(siteId, day, summary, { ...scan, startedAt: scan.startedAt, outcome: scan.outcome }),
       );
     }
-    for (const summary of days.values()) {
-      if (!summary) continue;
-      tx.insert(dailySummaries)
-        .values(summary)
-        .onConflictDoUpdate({ target: [dailySummaries.siteId, dailySummaries.day], set: summary })
-        .run();
+    const summaries = [...folded.values()];
+    for (let index = 0; index < summaries.length; index += SUMMARY_CHUNK) {
+      await tx
+        .insert(dailySummaries)
+        .values(summaries.slice(index, index + SUMMARY_CHUNK))
+        .onConflictDoUpdate({ target: [dailySummaries.siteId, dailySummaries.day], set: proposedSummary() });
     }
     const ids = old.map((scan) => scan.id);
     for (let index = 0; index < ids.length; index += DELETE_CHUNK) {
-      tx.delete(scans)
-        .where(inArray(scans.id, ids.slice(index, index + DELETE_CHUNK)))
-        .run();
+      await tx.delete(scans).where(inArray(scans.id, ids.slice(index, index + DELETE_CHUNK)));
     }
     return ids.length;
   });
 }
 
+/** The site's summaries already stored for the days the scans fall on, by day. */
+async function summariesBetween(
+  tx: Tx,
+  siteId: number,
+  scansOldestFirst: readonly { startedAt: Date | null }[],
+): Promise<Map<string, Summary>> {
+  const times = scansOldestFirst.flatMap((scan) => (scan.startedAt ? [scan.startedAt] : []));
+  const first = times[0];
+  const last = times.at(-1);
+  if (!first || !last) return new Map();
+  const rows = await tx
+    .select()
+    .from(dailySummaries)
+    .where(
+      and(
+        eq(dailySummaries.siteId, siteId),
+        gte(dailySummaries.day, utcDay(first)),
+        lte(dailySummaries.day, utcDay(last)),
+      ),
+    );
+  return new Map(rows.map((row) => [row.day, row]));
+}
+
 /** Deletes finding and context sets no scan or summary refers to any more. */
-function collectUnusedSets(db: Db): number {
+async function collectUnusedSets(db: Db): Promise<number> {
   const findingSetsInUse = [
     db.select({ id: scans.findingSetId }).from(scans).where(isNotNull(scans.findingSetId)),
     db
@@ -136,11 +164,11 @@ function collectUnusedSets(db: Db): number {
       .from(dailySummaries)
       .where(isNotNull(dailySummaries.lastFindingSetId)),
   ];
-  const removedFindings = db
+  const removedFindings = await db
     .delete(findingSets)
     .where(and(...findingSetsInUse.map((inUse) => notInArray(findingSets.id, inUse))))
-    .run().changes;
-  const removedContexts = db
+    .returning({ id: findingSets.id });
+  const removedContexts = await db
     .delete(contextSets)
     .where(
       notInArray(
@@ -148,26 +176,26 @@ function collectUnusedSets(db: Db): number {
         db.select({ id: scans.contextSetId }).from(scans).where(isNotNull(scans.contextSetId)),
       ),
     )
-    .run().changes;
-  return removedFindings + removedContexts;
+    .returning({ id: contextSets.id });
+  return removedFindings.length + removedContexts.length;
 }
 
 /**
  * Retention: scans that started before midnight UTC `retentionDays` ago are folded into one summary per
  * site per day, then deleted, one transaction per site; sets nobody refers to any more are removed.
  */
-export function foldOldScans({
+export async function foldOldScans({
   db,
   now,
   input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: { retentionDays: number } }): {
+}: Pick<ServiceContext, 'db' | 'now'> & { input: { retentionDays: number } }): Promise<{
   foldedScans: number;
   removedSets: number;
-} {
+}> {
   const cutoff = retentionCutoff(now(), input.retentionDays);
   let foldedScans = 0;
-  for (const site of db.select({ id: sites.id, lastScanId: sites.lastScanId }).from(sites).all()) {
-    foldedScans += foldSite(db, site.id, site.lastScanId, cutoff);
+  for (const site of await db.select({ id: sites.id, lastScanId: sites.lastScanId }).from(sites)) {
+    foldedScans += await foldSite(db, site.id, site.lastScanId, cutoff);
   }
-  return { foldedScans, removedSets: foldedScans > 0 ? collectUnusedSets(db) : 0 };
+  return { foldedScans, removedSets: foldedScans > 0 ? await collectUnusedSets(db) : 0 };
 }
