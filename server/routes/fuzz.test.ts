@@ -10,7 +10,7 @@ import { createTestApp, jsonRequest } from './test-app';
  * 5xx; an error is always the one shape, with the status its code stands for and words a person can read.
  */
 
-type TestApp = ReturnType<typeof createTestApp>;
+type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 const HOUR = 3_600_000;
 const RUNS_PER_ROUTE = 40;
@@ -306,17 +306,17 @@ type Who = 'admin-token' | 'admin-session' | 'viewer-session' | 'anonymous';
 
 /** A fleet to act on: sites, finished scans (a diff has two ends), a recipient and a mute. */
 async function seededApp(): Promise<TestApp> {
-  const t = createTestApp();
+  const t = await createTestApp();
   // Started (its clock moves only by hand): /healthz answers 200 and new sites wake it.
-  t.scheduler.start();
+  await t.scheduler.start();
   for (const host of ['shop.example.com', 'blog.example.com']) {
     expect((await t.app.request('/api/sites', jsonRequest('POST', { host, tags: ['eu'] }))).status).toBe(201);
   }
-  t.scheduler.tick();
+  await t.scheduler.tick();
   await t.scheduler.drain();
   t.clock.advance(HOUR);
   expect((await t.app.request('/api/sites/1/scan', { method: 'POST' })).status).toBe(202);
-  t.scheduler.tick();
+  await t.scheduler.tick();
   await t.scheduler.drain();
   const recipient = { email: 'ops@example.com', mode: 'immediate' };
   expect((await t.app.request('/api/alerts/recipients', jsonRequest('POST', recipient))).status).toBe(201);
@@ -336,7 +336,7 @@ async function send(t: TestApp, method: string, path: string, body: Body, who: W
   if (who === 'anonymous') return t.anonymous.request(path, init);
   if (who === 'admin-token') return t.app.request(path, init);
   const user = who === 'admin-session' ? t.admin : await t.createUser({ role: 'viewer' });
-  return t.as(t.sessionFor(user)).request(path, init);
+  return t.as(await t.sessionFor(user)).request(path, init);
 }
 
 /** The contract of every answer: no 5xx; an error is the one shape, its code the status's, its message words. */
@@ -361,7 +361,7 @@ async function expectClearAnswer(response: Response, what: string): Promise<void
 let routes: { method: string; path: string }[];
 
 beforeAll(async () => {
-  const t = createTestApp();
+  const t = await createTestApp();
   const seen = new Set<string>();
   routes = t.anonymous.routes
     .filter((route) => route.method !== 'ALL' && !route.path.includes('*'))

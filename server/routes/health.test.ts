@@ -5,9 +5,9 @@ import { testClient } from 'hono/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSignedInApp, createTestApp, jsonRequest, readJson, TEST_DEFAULTS } from './test-app';
 
-let t: ReturnType<typeof createTestApp>;
-beforeEach(() => {
-  t = createTestApp();
+let t: Awaited<ReturnType<typeof createTestApp>>;
+beforeEach(async () => {
+  t = await createTestApp();
 });
 afterEach(async () => {
   await t.close();
@@ -19,7 +19,7 @@ describe('GET /healthz', () => {
     expect(before.status).toBe(503);
     expect(await readJson(before)).toMatchObject({ status: 'unavailable', scheduler: { alive: false } });
 
-    t.scheduler.start();
+    await t.scheduler.start();
     const live = await t.app.request('/healthz');
     expect(live.status).toBe(200);
     expect(await readJson(live)).toEqual({
@@ -31,6 +31,8 @@ describe('GET /healthz', () => {
         lastTickAt: t.clock.now().toISOString(),
         running: 0,
         concurrency: 8,
+        roles: { schedule: true, work: true },
+        backend: t.scheduler.queue.backend,
         queued: 0,
       },
     });
@@ -40,8 +42,8 @@ describe('GET /healthz', () => {
   });
 
   it('is 503 naming the database when it is unreachable', async () => {
-    t.scheduler.start();
-    t.closeDatabase();
+    await t.scheduler.start();
+    await t.closeDatabase();
     const response = await t.app.request('/healthz');
     expect(response.status).toBe(503);
     expect(await readJson(response)).toMatchObject({
@@ -52,24 +54,25 @@ describe('GET /healthz', () => {
   });
 });
 
-/** Every migration this build ships: a fresh database has applied them all. */
-const MIGRATION_COUNT = (
-  JSON.parse(
-    readFileSync(new URL('../../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8'),
-  ) as {
-    entries: unknown[];
-  }
-).entries.length;
+/** Every migration this build ships for the test dialect: a fresh database has applied them all. */
+function migrationCount(dialect: 'sqlite' | 'pg'): number {
+  const journal = readFileSync(
+    new URL(`../../migrations/${dialect}/meta/_journal.json`, import.meta.url),
+    'utf8',
+  );
+  return (JSON.parse(journal) as { entries: unknown[] }).entries.length;
+}
 
 describe('GET /api/version and unknown paths', () => {
-  it('reports the package version and schema version', async () => {
+  it('reports the package version, the storage dialect and the schema version', async () => {
     const response = await t.app.request('/api/version');
     expect(response.status).toBe(200);
     expect(await readJson(response)).toEqual({
       name: 'vigil',
       version: '0.1.0',
       node: process.versions.node,
-      schemaVersion: MIGRATION_COUNT,
+      storage: t.dialect,
+      schemaVersion: migrationCount(t.dialect),
     });
   });
 
@@ -88,8 +91,8 @@ describe('dashboard', () => {
     const dist = mkdtempSync(join(tmpdir(), 'vigil-dist-'));
     try {
       writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Vigil</title>');
-      const app = createSignedInApp({
-        db: t.db,
+      const app = await createSignedInApp({
+        database: t.database,
         scheduler: t.scheduler,
         defaults: TEST_DEFAULTS,
         dashboardDir: dist,
