@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -283,21 +283,18 @@ describe('vigil backup and restore on a live database', () => {
 });
 
 describe('vigil backup and restore on PostgreSQL', () => {
-  it('refuse with exit code 2, naming pg_dump and pg_restore, and leave the backup file alone', async () => {
-    const postgres = {
-      ...env,
-      VIGIL_DATA_DIR: `postgres://vigil:s3cret@127.0.0.1:1/vigil`,
-    };
-    const before = statSync(backupFile).mtimeMs;
-    const backup = await runVigil(['backup', backupFile, '--force'], postgres);
+  it('refuse with exit code 2, naming pg_dump and pg_restore, and write nothing', async () => {
+    const postgres = { ...env, VIGIL_DATABASE_URL: 'postgres://vigil:s3cret@127.0.0.1:1/vigil' };
+    const file = join(dir, 'postgres-backup.db');
+    const backup = await runVigil(['backup', file], postgres);
     expect(backup.code).toBe(2);
     expect(backup.stdout).toBe('');
     expect(backup.stderr).toMatch(/^vigil: vigil backup works on SQLite files; this database is PostgreSQL/);
     expect(backup.stderr).toContain('pg_dump');
     expect(backup.stderr).toContain('docs/operations.md#backup-and-restore');
-    expect(statSync(backupFile).mtimeMs).toBe(before);
+    expect(existsSync(file)).toBe(false);
 
-    const restore = await runVigil(['restore', backupFile], postgres);
+    const restore = await runVigil(['restore', file], postgres);
     expect(restore.code).toBe(2);
     expect(restore.stderr).toMatch(
       /^vigil: vigil restore works on SQLite files; this database is PostgreSQL/,

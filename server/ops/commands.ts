@@ -12,13 +12,19 @@ function summarize(summary: DatabaseSummary): string {
   return `${summary.sites} sites, ${summary.scans} scans, schema version ${summary.schemaVersion}, ${megabytes} MB, integrity ok`;
 }
 
+/** The database the server uses: PostgreSQL when VIGIL_DATABASE_URL is set, else the data directory's file. */
+function storageLocation(): string {
+  const config = env();
+  return config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR;
+}
+
 function oneFile(positionals: string[], usage: string): string {
   const [file, ...extra] = positionals;
   if (!file || extra.length > 0) throw new AppError('invalid_request', `usage: ${usage}`);
   return file;
 }
 
-/** `vigil backup <file> [--force]`: an online backup of VIGIL_DATA_DIR/vigil.db, safe while the server runs. */
+/** `vigil backup <file> [--force]`: an online backup of VIGIL_DATA_DIR/vigil.db, safe while the server runs; refused on PostgreSQL. */
 export async function backupCommand(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -26,16 +32,16 @@ export async function backupCommand(args: string[], io: CommandIo): Promise<numb
     options: { force: { type: 'boolean', default: false } },
   });
   const to = oneFile(positionals, 'vigil backup <file> [--force]');
-  const summary = await backupDatabase({ location: env().VIGIL_DATA_DIR, to, overwrite: values.force });
+  const summary = await backupDatabase({ location: storageLocation(), to, overwrite: values.force });
   io.stdout.write(`Backed up to ${summary.file}: ${summarize(summary)}.\n`);
   return 0;
 }
 
-/** `vigil restore <file>`: replaces VIGIL_DATA_DIR/vigil.db with a verified backup while no server runs. */
+/** `vigil restore <file>`: replaces VIGIL_DATA_DIR/vigil.db with a verified backup while no server runs; refused on PostgreSQL. */
 export async function restoreCommand(args: string[], io: CommandIo): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const from = oneFile(positionals, 'vigil restore <file>');
-  const report = await restoreDatabase({ location: env().VIGIL_DATA_DIR, from });
+  const report = await restoreDatabase({ location: storageLocation(), from });
   io.stdout.write(`Restored ${report.file} from ${from}: ${summarize(report.restored)}.\n`);
   io.stdout.write(
     report.previousFile

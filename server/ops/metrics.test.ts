@@ -232,6 +232,8 @@ describe('GET /metrics values', () => {
       const committing = new Promise<void>((resolve) => {
         commit = resolve;
       });
+      // The counter starts before either scan exists.
+      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(0);
       // A worker whose transaction takes the lower id and commits last.
       const slowWorker = t.db.transaction(async (tx) => {
         const [older] = await tx.insert(scans).values(finished).returning({ id: scans.id });
@@ -239,14 +241,20 @@ describe('GET /metrics values', () => {
         await committing;
         return older!.id;
       });
-      await insertedSlowly;
-      const [newer] = await t.db.insert(scans).values(finished).returning({ id: scans.id });
-      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(1);
+      try {
+        await insertedSlowly;
+        const [newer] = await t.db.insert(scans).values(finished).returning({ id: scans.id });
+        expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(1);
 
-      commit();
-      expect(await slowWorker).toBeLessThan(newer!.id);
-      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
-      expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
+        commit();
+        expect(await slowWorker).toBeLessThan(newer!.id);
+        expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
+        expect(value(await scrape(app), 'vigil_scans_total{outcome="ok"}')).toBe(2);
+      } finally {
+        // Its connection must go back to the pool, or the database cannot be dropped.
+        commit();
+        await slowWorker.catch(() => {});
+      }
     },
   );
 });
