@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CATALOGUE, makeFinding } from '../scan/catalogue';
 import { deleteRecipient, updateRecipient } from '../services/alert-recipients';
 import { acknowledgeIncident, createMute, getIncident, listIncidents } from '../services/incidents';
+import { requestScan } from '../services/scan-queue';
 import { updateSite } from '../services/sites';
 import { INCIDENT_HEADER } from './outbox';
 import {
@@ -324,15 +325,33 @@ describe('the outbox', () => {
     const { w, siteId } = await monitoredShop();
     w.evaluateScans = false;
     w.set(HOST, [DEBUG_FINDING]);
-    await w.manualScan(siteId);
-    await w.manualScan(siteId);
-    expect(w.smtp.messages).toHaveLength(0);
+    // Recorded by the scheduler only: no outbox round runs before the restart.
+    for (let scan = 0; scan < 2; scan++) {
+      await requestScan({ ...w.ctx, input: { siteId } });
+      await w.scheduler.drain();
+    }
+    expect(await w.scanTriggers(siteId)).toEqual(['schedule', 'manual', 'manual']);
+    expect((await listIncidents({ ...w.ctx, input: { status: 'all', limit: 10, offset: 0 } })).total).toBe(0);
     w.evaluateScans = true;
     await w.restartAlerts();
     expect(w.smtp.messages.map((mail) => mail.subject)).toEqual([
       `[Vigil] ${HOST}: Django DEBUG is on (A+ → F)`,
     ]);
     await w.restartAlerts();
+    expect(w.smtp.messages).toHaveLength(1);
+  });
+
+  it('evaluates in the next round what a worker recorded but died before evaluating', async () => {
+    const { w, siteId } = await monitoredShop();
+    w.evaluateScans = false;
+    w.set(HOST, [DEBUG_FINDING]);
+    await w.manualScan(siteId);
+    expect(w.smtp.messages).toHaveLength(0);
+    await w.manualScan(siteId);
+    expect(w.smtp.messages.map((mail) => mail.subject)).toEqual([
+      `[Vigil] ${HOST}: Django DEBUG is on (A+ → F)`,
+    ]);
+    for (let round = 0; round < 3; round++) await w.wait(60_000);
     expect(w.smtp.messages).toHaveLength(1);
   });
 });

@@ -33,6 +33,8 @@ export interface AlertsOptions {
 }
 
 export interface RoundReport extends HousekeepingReport {
+  /** Scans recorded but not evaluated (the process that recorded them died first), evaluated now. */
+  caughtUp: number;
   sent: number;
   failed: number;
 }
@@ -46,7 +48,7 @@ export interface Alerts {
   onScanFinished(scanId: number): Promise<void>;
   /** Catches up on scans not yet evaluated, re-arms the outbox and starts the worker. */
   start(): Promise<void>;
-  /** One round: reminders, flapping, digests, then every due delivery. */
+  /** One round: scans left unevaluated, reminders, flapping, digests, then every due delivery. */
   runOnce(): Promise<RoundReport>;
   /** Asks for a round soon (a mail was just written). */
   kick(): void;
@@ -129,6 +131,13 @@ export function createAlerts(options: AlertsOptions): Alerts {
   }
 
   async function oneRound(): Promise<RoundReport> {
+    // A worker killed between recording a scan and evaluating it leaves the scan to whoever looks next.
+    let caughtUp = 0;
+    try {
+      caughtUp = (await evaluatePendingScans(io)).length;
+    } catch (error) {
+      log(`vigil: could not catch up on scans not yet evaluated for alerts: ${errorMessage(error)}`);
+    }
     let housekeeping: HousekeepingReport = { reminders: 0, settled: 0, digests: 0 };
     try {
       housekeeping = await runHousekeeping(io);
@@ -141,7 +150,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
     } catch (error) {
       log(`vigil: alert delivery failed: ${errorMessage(error)}`);
     }
-    return { ...housekeeping, ...delivered };
+    return { caughtUp, ...housekeeping, ...delivered };
   }
 
   function runOnce(): Promise<RoundReport> {

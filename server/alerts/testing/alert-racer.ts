@@ -39,16 +39,18 @@ await new Promise<void>((resolve) => {
 input.close();
 
 await alerts.start();
-const done = { rounds: 0, sent: 0, failed: 0, reminders: 0, settled: 0, digests: 0 };
+const done = { rounds: 0, caughtUp: 0, sent: 0, failed: 0, reminders: 0, settled: 0, digests: 0 };
 for (;;) {
   const round = await alerts.runOnce();
   done.rounds += 1;
+  done.caughtUp += round.caughtUp;
   done.sent += round.sent;
   done.failed += round.failed;
   done.reminders += round.reminders;
   done.settled += round.settled;
   done.digests += round.digests;
-  if (round.sent + round.failed + round.reminders + round.settled + round.digests === 0) break;
+  const { caughtUp, sent, failed, reminders, settled, digests } = round;
+  if (caughtUp + sent + failed + reminders + settled + digests === 0) break;
 }
 await alerts.stop({ graceMs: 0 });
 await database.close();
