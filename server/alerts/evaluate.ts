@@ -501,10 +501,14 @@ export async function evaluateFinishedScan(io: AlertIo, scanId: number): Promise
 }
 
 /**
- * Start-up catch-up: scans recorded but not evaluated (a crash between the two) are evaluated in order.
- * Several processes starting at once share the work safely (evaluateSiteScans).
+ * Catch-up, at start-up and in every outbox round: scans recorded but not evaluated (the process that
+ * recorded one died first) are evaluated in order. Several processes doing it at once share the work
+ * safely (evaluateSiteScans). A site that fails is reported and skipped, so it holds up no other site.
  */
-export async function evaluatePendingScans(io: AlertIo): Promise<EvaluationReport[]> {
+export async function evaluatePendingScans(
+  io: AlertIo,
+  onSiteError: (siteId: number, error: unknown) => void,
+): Promise<EvaluationReport[]> {
   const behind = await io.db
     .select({ siteId: sites.id })
     .from(sites)
@@ -517,6 +521,12 @@ export async function evaluatePendingScans(io: AlertIo): Promise<EvaluationRepor
     )
     .orderBy(asc(sites.id));
   const reports: EvaluationReport[] = [];
-  for (const site of behind) reports.push(...(await evaluateSiteScans(io, site.siteId)));
+  for (const { siteId } of behind) {
+    try {
+      reports.push(...(await evaluateSiteScans(io, siteId)));
+    } catch (error) {
+      onSiteError(siteId, error);
+    }
+  }
   return reports;
 }

@@ -130,14 +130,31 @@ export function createAlerts(options: AlertsOptions): Alerts {
     return { sent, failed };
   }
 
-  async function oneRound(): Promise<RoundReport> {
-    // A worker killed between recording a scan and evaluating it leaves the scan to whoever looks next.
-    let caughtUp = 0;
+  /** Why each site failed in the last catch-up: a site that keeps failing is logged once, not every round. */
+  let catchUpFailures = new Map<number, string>();
+
+  /** Evaluates scans nobody has evaluated yet; returns how many. */
+  async function catchUp(): Promise<number> {
+    const failures = new Map<number, string>();
+    let evaluated = 0;
     try {
-      caughtUp = (await evaluatePendingScans(io)).length;
+      evaluated = (
+        await evaluatePendingScans(io, (siteId, error) => failures.set(siteId, errorMessage(error)))
+      ).length;
     } catch (error) {
       log(`vigil: could not catch up on scans not yet evaluated for alerts: ${errorMessage(error)}`);
+      return 0;
     }
+    for (const [siteId, message] of failures)
+      if (catchUpFailures.get(siteId) !== message)
+        log(`vigil: could not evaluate the scans of site ${siteId} for alerts: ${message}`);
+    catchUpFailures = failures;
+    return evaluated;
+  }
+
+  async function oneRound(): Promise<RoundReport> {
+    // A worker killed between recording a scan and evaluating it leaves the scan to whoever looks next.
+    const caughtUp = await catchUp();
     let housekeeping: HousekeepingReport = { reminders: 0, settled: 0, digests: 0 };
     try {
       housekeeping = await runHousekeeping(io);
@@ -196,12 +213,8 @@ export function createAlerts(options: AlertsOptions): Alerts {
       if (started) return;
       started = true;
       // Other processes may be starting too: both steps only take work under locks, so they share it.
-      try {
-        const caughtUp = (await evaluatePendingScans(io)).length;
-        if (caughtUp > 0) log(`vigil: evaluated ${caughtUp} scans recorded before the last stop`);
-      } catch (error) {
-        log(`vigil: could not catch up on scans not yet evaluated for alerts: ${errorMessage(error)}`);
-      }
+      const caughtUp = await catchUp();
+      if (caughtUp > 0) log(`vigil: evaluated ${caughtUp} scans recorded before the last stop`);
       try {
         const { rearmed, leased } = await rearmDeliveries(db, now());
         if (rearmed > 0) log(`vigil: ${rearmed} alert mails in the outbox, sending now`);
