@@ -97,8 +97,8 @@ async function main(): Promise<void> {
   const dns = await startDnsServer();
   const dataDir = await mkdtemp(join(tmpdir(), 'vigil-bench-dashboard-'));
   // Signed in as an admin: a token for the API calls here, a session for the browser.
-  const authorization = seedAdminAuthorization(dataDir);
-  const cookies = seedAdminSessionCookies(dataDir);
+  const authorization = await seedAdminAuthorization(dataDir);
+  const cookies = await seedAdminSessionCookies(dataDir);
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
@@ -109,6 +109,8 @@ async function main(): Promise<void> {
     shutdownGraceMs: 1_000,
     log: () => {},
   });
+  // The default role serves HTTP, so the server has an address.
+  const serverUrl = server.url!;
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -119,23 +121,23 @@ async function main(): Promise<void> {
       { length: SITES },
       (_, index) => `site-${index}.bench.vigil.test,Site ${index},bench`,
     ).join('\n');
-    const imported = await fetch(`${server.url}/api/sites/import`, {
+    const imported = await fetch(`${serverUrl}/api/sites/import`, {
       method: 'POST',
       headers: { 'content-type': 'text/csv', authorization },
       body: csv,
     });
     if (!imported.ok) throw new Error(`import failed: ${await imported.text()}`);
     const scansStarted = Date.now();
-    await waitForScans(server.url, authorization, 180_000);
+    await waitForScans(serverUrl, authorization, 180_000);
     const scanSeconds = (Date.now() - scansStarted) / 1000;
 
     const firstRender: number[] = [];
     const apiAnswered: number[] = [];
     for (let run = 0; run < RUNS; run += 1) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      await context.addCookies(cookies.map((cookie) => ({ ...cookie, url: server.url })));
+      await context.addCookies(cookies.map((cookie) => ({ ...cookie, url: serverUrl })));
       const page = await context.newPage();
-      await page.goto(server.url);
+      await page.goto(serverUrl);
       // Checked in the page on every animation frame: the time is the frame the rows first appeared in.
       // A function, not a string: the dashboard's CSP (no 'unsafe-eval') refuses a string predicate.
       const rendered = await page.waitForFunction(

@@ -22,7 +22,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { databaseFile, openDatabase } from '../server/db';
+import { openDatabase } from '../server/db';
 import { scans } from '../server/db/schema';
 
 const { values: args } = parseArgs({
@@ -98,7 +98,7 @@ async function serveVigil(): Promise<void> {
   const { startServer } = await import('../server/serve');
   const { seedAdminAuthorization } = await import('../server/auth/testing');
   const dataDir = args['data-dir']!;
-  const authorization = seedAdminAuthorization(dataDir);
+  const authorization = await seedAdminAuthorization(dataDir);
   const delay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
   delay.enable();
   const server = await startServer({
@@ -238,7 +238,7 @@ async function runFleet(
   try {
     const measured = await measure(vigil.ready, vigil.child, vigil.lines, hosts, concurrency);
     const { eventLoop, liveHeapMb } = eventLoopSchema.parse(JSON.parse(await stop()));
-    const durationsMs = scanDurations(dataDir);
+    const durationsMs = await scanDurations(dataDir);
     return {
       ...measured,
       eventLoop,
@@ -278,14 +278,18 @@ async function measure(
   if (report.created !== hosts.length) throw new Error(`imported ${report.created} of ${hosts.length}`);
 
   const overviewSchema = z.object({
+    items: z.array(z.object({ latest: z.unknown().nullable() })),
     fleet: z.object({ byGrade: z.record(z.string(), z.number()), queued: z.number(), running: z.number() }),
   });
   let nextReport = 10;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 250));
-    const summary = overviewSchema.parse(
-      await (await fetch(`${vigil.url}/api/overview?limit=1`, { headers })).json(),
-    ).fleet;
+    // Sites never scanned sort first: the new sites are queued by the scheduler's next tick, not by the import.
+    const overview = overviewSchema.parse(
+      await (await fetch(`${vigil.url}/api/overview?limit=1&sort=lastScan&order=asc`, { headers })).json(),
+    );
+    const summary = overview.fleet;
+    const everyScanned = overview.items[0]?.latest != null;
     const seconds = (performance.now() - started) / 1000;
     if (seconds >= nextReport) {
       const stats = processStats(pid);
@@ -294,7 +298,7 @@ async function measure(
       );
       nextReport += seconds < 60 ? 10 : 60;
     }
-    if (summary.queued === 0 && summary.running === 0) {
+    if (everyScanned && summary.queued === 0 && summary.running === 0) {
       const wallSeconds = (performance.now() - started) / 1000;
       const stats = processStats(pid);
       return {
@@ -314,10 +318,10 @@ async function measure(
 }
 
 /** How long scans took, by outcome (printed), read back from the database Vigil wrote; all durations sorted. */
-function scanDurations(dataDir: string): number[] {
-  const database = openDatabase(databaseFile(dataDir));
-  const rows = database.db.select({ outcome: scans.outcome, durationMs: scans.durationMs }).from(scans).all();
-  database.close();
+async function scanDurations(dataDir: string): Promise<number[]> {
+  const database = openDatabase(dataDir);
+  const rows = await database.db.select({ outcome: scans.outcome, durationMs: scans.durationMs }).from(scans);
+  await database.close();
   const byOutcome = new Map<string, number[]>();
   for (const row of rows) {
     const outcome = row.outcome ?? 'none';
