@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { env } from './config/env';
+import { env, storageLocation } from './config/env';
 import { AppError } from './errors';
 import { mapConcurrent } from './map-concurrent';
 import { GRADES, gradeRank } from './scan/grade';
@@ -85,12 +85,6 @@ async function scanCommand(args: string[], io: CliIo): Promise<number> {
 /** An unreachable site has no grade, so it cannot prove it is above the bar. */
 function isBelow(result: ScanResult, threshold: Grade): boolean {
   return result.grade === null || gradeRank(result.grade) > gradeRank(threshold);
-}
-
-/** Where the data lives: PostgreSQL when VIGIL_DATABASE_URL is set, else the SQLite file in VIGIL_DATA_DIR. */
-function storageLocation(): string {
-  const config = env();
-  return config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR;
 }
 
 const ROLES = ['all', 'web', 'scheduler', 'worker'] as const;

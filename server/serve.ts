@@ -146,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...mail,
     log,
     now,
+    leaseMs: config.VIGIL_ALERT_LEASE_SECONDS * 1000,
   });
   const { onScanRecorded } = options;
   const scheduler = createScheduler({

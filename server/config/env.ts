@@ -25,7 +25,10 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((value) => value || undefined)
-    .refine((value) => value === undefined || /^postgres(ql)?:\/\//i.test(value), 'must be a postgres:// URL'),
+    .refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\//i.test(value),
+      'must be a postgres:// URL',
+    ),
   /** What `vigil serve` runs: web (API, dashboard), scheduler, worker (scans), or all three (PostgreSQL for the split). */
   VIGIL_ROLE: z.enum(['all', 'web', 'scheduler', 'worker']).default('all'),
   /** A worker's region label: it also scans the sites that require this region. */
@@ -33,7 +36,10 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((value) => value || undefined)
-    .refine((value) => value === undefined || /^[a-z0-9][a-z0-9-]{0,29}$/.test(value), 'must be 1-30 of a-z 0-9 -'),
+    .refine(
+      (value) => value === undefined || /^[a-z0-9][a-z0-9-]{0,29}$/.test(value),
+      'must be 1-30 of a-z 0-9 -',
+    ),
   /** PostgreSQL workers: seconds a scan job is leased; a killed worker's job is retried after this. */
   VIGIL_JOB_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(180),
   /** PostgreSQL workers: retries of a job no worker could finish, before it is dead-lettered. */
@@ -42,6 +48,8 @@ const envSchema = z.object({
   VIGIL_JOB_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   /** PostgreSQL workers: how often an idle worker looks for queued scans, in milliseconds. */
   VIGIL_WORKER_POLL_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** How long a process sending an alert mail holds it; a sender killed mid-send is retried after this. */
+  VIGIL_ALERT_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
   VIGIL_DNS_SERVERS: dnsServers,
   VIGIL_ALLOW_PRIVATE: flag,
   VIGIL_SMTP_URL: z.string().optional(),
@@ -82,4 +90,9 @@ let cached: Env | undefined;
 export function env(): Env {
   cached ??= parseEnv(process.env);
   return cached;
+}
+
+/** Where the data lives: PostgreSQL when VIGIL_DATABASE_URL is set, else the SQLite file in VIGIL_DATA_DIR. */
+export function storageLocation(config: Env = env()): string {
+  return config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR;
 }

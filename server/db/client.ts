@@ -111,6 +111,8 @@ function sqliteBuilder(client: BetterSqlite3.Database): Db {
       client.exec('begin immediate');
       return { rows: [] };
     }
+    // SQLite has already rolled back after a full disk or I/O error; the fault, not this, is the error to report.
+    if (query === 'rollback' && !client.inTransaction) return { rows: [] };
     const statement = prepare(query);
     if (method === 'run' || !statement.reader) {
       statement.run(...params);
@@ -222,15 +224,22 @@ export async function applyMigrations(database: Database): Promise<number> {
   const before = await appliedMigrationCount(database);
   if (database.sqlite) {
     const client = database.sqlite;
-    await migrateSqlite(
-      database.db,
-      async (queries) => {
-        client.transaction(() => {
+    // The migrator reads what is applied, then applies the rest: both under one write lock, so two
+    // processes starting on the same file migrate one after the other.
+    client.exec('begin immediate');
+    try {
+      await migrateSqlite(
+        database.db,
+        async (queries) => {
           for (const query of queries) client.exec(query);
-        })();
-      },
-      { migrationsFolder: SQLITE_MIGRATIONS, migrationsTable: MIGRATIONS_TABLE },
-    );
+        },
+        { migrationsFolder: SQLITE_MIGRATIONS, migrationsTable: MIGRATIONS_TABLE },
+      );
+      client.exec('commit');
+    } catch (error) {
+      if (client.inTransaction) client.exec('rollback');
+      throw error;
+    }
   } else {
     // One connection holds an advisory lock for the whole run, so concurrent starters migrate one at a time.
     const connection = await requirePool(database).connect();

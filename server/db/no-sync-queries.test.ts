@@ -15,7 +15,8 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return entry.name === 'db' && dir === SERVER ? [] : sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
+    // Tests run on PostgreSQL themselves (unit-postgres), and some hold Python source as text.
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') ? [path] : [];
   });
 }
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { env } from '../config/env';
+import { env, storageLocation } from '../config/env';
 import { AppError } from '../errors';
 import { backupDatabase, type DatabaseSummary, restoreDatabase } from './backup';
 
@@ -10,12 +10,6 @@ interface CommandIo {
 function summarize(summary: DatabaseSummary): string {
   const megabytes = (summary.bytes / 1024 / 1024).toFixed(1);
   return `${summary.sites} sites, ${summary.scans} scans, schema version ${summary.schemaVersion}, ${megabytes} MB, integrity ok`;
-}
-
-/** The database the server uses: PostgreSQL when VIGIL_DATABASE_URL is set, else the data directory's file. */
-function storageLocation(): string {
-  const config = env();
-  return config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR;
 }
 
 function oneFile(positionals: string[], usage: string): string {

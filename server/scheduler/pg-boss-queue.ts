@@ -56,11 +56,15 @@ export function queueFor(region: string | null): string {
   return region ? `${SCAN_QUEUE}-${region}` : SCAN_QUEUE;
 }
 
-/** A stable UUID for a scan's job (name-based, version 5 layout). */
+/**
+ * A stable UUID for a scan's job (version 5 layout): the scan id in hex leads, so jobs sent in one batch
+ * (one creation time, where pg-boss orders by id) come out oldest first; a hash of it fills the rest.
+ */
 export function jobIdFor(scanId: number): string {
+  const lead = scanId.toString(16).padStart(12, '0');
   const hex = createHash('sha256').update(`vigil-scan:${scanId}`).digest('hex');
   const variant = ((Number.parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return `${lead.slice(0, 8)}-${lead.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 interface ScanJobData {
