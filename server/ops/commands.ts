@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { env, storageLocation } from '../config/env';
+import { storageLocation } from '../config/env';
 import { AppError } from '../errors';
 import { backupDatabase, type DatabaseSummary, restoreDatabase } from './backup';
 
