@@ -8,7 +8,7 @@ import { GRADES } from '../scan/grade';
 import type { Grade } from '../scan/types';
 import type { ServiceContext } from './context';
 import { countActiveScans } from './scan-queue';
-import { countsFrom, type SeverityCounts } from './scan-views';
+import { countsFrom, type SeverityCounts, severityCountColumns } from './scan-views';
 import { sitesWithTag, tagSchema, tagsBySite } from './sites';
 
 export const TREND_DAYS = 7;
@@ -131,17 +131,20 @@ async function fleetSummary(db: Db): Promise<Overview['fleet']> {
     number
   >;
   const { lastScan } = scanAliases();
-  const rows = await db
-    .select({ grade: lastScan.grade, n: count() })
-    .from(sites)
-    .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
-    .groupBy(lastScan.grade);
+  const [rows, active] = await Promise.all([
+    db
+      .select({ grade: lastScan.grade, n: count() })
+      .from(sites)
+      .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
+      .groupBy(lastScan.grade),
+    countActiveScans({ db }),
+  ]);
   let total = 0;
   for (const row of rows) {
     byGrade[row.grade ?? 'none'] += row.n;
     total += row.n;
   }
-  return { sites: total, byGrade, ...(await countActiveScans({ db })) };
+  return { sites: total, byGrade, ...active };
 }
 
 /** Each page site's score at `since`, looked up for the page only (not for every site before sorting). */
@@ -158,21 +161,20 @@ async function scoresAtOrBefore(
   return new Map(rows.map((row) => [row.siteId, row.score]));
 }
 
-/** Every site with its latest grade, severity counts, trend and schedule: the fleet dashboard's one query. */
-export async function getOverview({
-  db,
-  now,
-  input,
-}: Pick<ServiceContext, 'db' | 'now'> & { input: OverviewQuery }): Promise<Overview> {
-  const { lastScan, activeScan } = scanAliases();
-  const where = filters(db, input);
-  const since = new Date(now().getTime() - TREND_DAYS * DAY_MS);
+async function countSites(db: Db, where: SQL | undefined): Promise<number> {
+  const { lastScan } = scanAliases();
   const [counted] = await db
     .select({ n: count() })
     .from(sites)
     .leftJoin(lastScan, eq(lastScan.id, sites.lastScanId))
     .where(where);
-  const rows = await db
+  return counted?.n ?? 0;
+}
+
+/** One page of sites with their latest scan, its finding counts and any scan in progress, sorted. */
+function overviewPage(db: Db, where: SQL | undefined, query: OverviewQuery) {
+  const { lastScan, activeScan } = scanAliases();
+  return db
     .select({
       site: {
         id: sites.id,
@@ -189,11 +191,7 @@ export async function getOverview({
         score: lastScan.score,
         finishedAt: lastScan.finishedAt,
       },
-      critical: findingSets.critical,
-      high: findingSets.high,
-      medium: findingSets.medium,
-      low: findingSets.low,
-      info: findingSets.info,
+      ...severityCountColumns(),
       active: { id: activeScan.id, state: activeScan.state },
     })
     .from(sites)
@@ -201,12 +199,33 @@ export async function getOverview({
     .leftJoin(findingSets, eq(findingSets.id, lastScan.findingSetId))
     .leftJoin(activeScan, and(eq(activeScan.siteId, sites.id), isActiveScan(activeScan.state)))
     .where(where)
-    .orderBy(...orderBy(input))
-    .limit(input.limit)
-    .offset(input.offset);
+    .orderBy(...orderBy(query))
+    .limit(query.limit)
+    .offset(query.offset);
+}
+
+/**
+ * Every site with its latest grade, severity counts, trend and schedule: the fleet dashboard's one query,
+ * with the total, the fleet summary and then the page's tags and trends read beside it (on PostgreSQL at
+ * the same time, on connections of their own).
+ */
+export async function getOverview({
+  db,
+  now,
+  input,
+}: Pick<ServiceContext, 'db' | 'now'> & { input: OverviewQuery }): Promise<Overview> {
+  const where = filters(db, input);
+  const since = new Date(now().getTime() - TREND_DAYS * DAY_MS);
+  const [total, rows, fleet] = await Promise.all([
+    countSites(db, where),
+    overviewPage(db, where, input),
+    fleetSummary(db),
+  ]);
   const pageIds = rows.map((row) => row.site.id);
-  const tags = await tagsBySite(db, pageIds);
-  const scoresThen = await scoresAtOrBefore(db, pageIds, since);
+  const [tags, scoresThen] = await Promise.all([
+    tagsBySite(db, pageIds),
+    scoresAtOrBefore(db, pageIds, since),
+  ]);
   const items = rows.map((row): OverviewItem => {
     const { site, last, active } = row;
     const scoreThen = scoresThen.get(site.id) ?? null;
@@ -243,5 +262,5 @@ export async function getOverview({
       activeScan: active ? { id: active.id, state: active.state } : null,
     };
   });
-  return { total: counted?.n ?? 0, items, fleet: await fleetSummary(db) };
+  return { total, items, fleet };
 }
