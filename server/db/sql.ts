@@ -32,12 +32,30 @@ export function excludedValue(column: AnySQLiteColumn): SQL {
   return sql`excluded.${sql.identifier(column.name)}`;
 }
 
+/** `table.column`, qualified even where Drizzle would leave it bare (a one-table query's subquery). */
+function qualified(column: AnySQLiteColumn): SQL {
+  return sql`${column.table}.${sql.identifier(column.name)}`;
+}
+
+/**
+ * Rows whose `id` no row of the `references` columns points to, as one pass over each table (`except`).
+ * Both dialects' `not in` / `not exists` can search a large table again for every row: SQLite's
+ * `not exists` and PostgreSQL's `not exists` where it guesses a nested loop (the referencing columns have
+ * no index), and PostgreSQL's `not in` once the ids outgrow work_mem.
+ */
+export function notReferencedBy(id: AnySQLiteColumn, references: readonly AnySQLiteColumn[]): SQL {
+  const referenced = references.map(
+    (reference) => sql`select ${qualified(reference)} from ${reference.table}`,
+  );
+  return sql`${qualified(id)} in (select ${qualified(id)} from ${id.table} except ${sql.join(referenced, sql` except `)})`;
+}
+
 /**
  * Score of the site's newest finished scan started at or before `at`, as a correlated scalar subquery over
  * a query on `sites` (written out in full: Drizzle leaves columns unqualified in one-table queries).
  */
 export function scoreAtOrBefore(at: Date): SQL<number | null> {
-  const outerSiteId = sql`${sites}.${sql.identifier(sites.id.name)}`;
+  const outerSiteId = qualified(sites.id);
   // SQLite stores instants as epoch milliseconds, PostgreSQL as timestamptz.
   const instant = currentDialect() === 'pg' ? sql`${at.toISOString()}::timestamptz` : sql`${at.getTime()}`;
   return sql<

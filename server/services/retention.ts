@@ -1,7 +1,7 @@
-import { and, asc, eq, gte, inArray, isNotNull, lt, lte, ne, notInArray, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt, lte, ne, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db';
 import { contextSets, dailySummaries, findingSets, type ScanOutcome, scans, sites } from '../db/schema';
-import { excludedValue } from '../db/sql';
+import { excludedValue, notReferencedBy } from '../db/sql';
 import { gradeRank } from '../scan/grade';
 import type { Grade } from '../scan/types';
 import type { ServiceContext } from './context';
@@ -157,25 +157,13 @@ async function summariesBetween(
 
 /** Deletes finding and context sets no scan or summary refers to any more. */
 async function collectUnusedSets(db: Db): Promise<number> {
-  const findingSetsInUse = [
-    db.select({ id: scans.findingSetId }).from(scans).where(isNotNull(scans.findingSetId)),
-    db
-      .select({ id: dailySummaries.lastFindingSetId })
-      .from(dailySummaries)
-      .where(isNotNull(dailySummaries.lastFindingSetId)),
-  ];
   const removedFindings = await db
     .delete(findingSets)
-    .where(and(...findingSetsInUse.map((inUse) => notInArray(findingSets.id, inUse))))
+    .where(notReferencedBy(findingSets.id, [scans.findingSetId, dailySummaries.lastFindingSetId]))
     .returning({ id: findingSets.id });
   const removedContexts = await db
     .delete(contextSets)
-    .where(
-      notInArray(
-        contextSets.id,
-        db.select({ id: scans.contextSetId }).from(scans).where(isNotNull(scans.contextSetId)),
-      ),
-    )
+    .where(notReferencedBy(contextSets.id, [scans.contextSetId]))
     .returning({ id: contextSets.id });
   return removedFindings.length + removedContexts.length;
 }
