@@ -76,6 +76,10 @@ function spawnVigil(
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`vigil exited with ${code}:\n${lines.join('\n')}`)));
+    setTimeout(
+      () => reject(new Error(`vigil ${extraArgs.join(' ')} did not start in 60 s:\n${lines.join('\n')}`)),
+      60_000,
+    ).unref();
   });
   return { child, ready };
 }
