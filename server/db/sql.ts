@@ -32,6 +32,20 @@ export function excludedValue(column: AnySQLiteColumn): SQL {
   return sql`excluded.${sql.identifier(column.name)}`;
 }
 
+/**
+ * Did this error come from a statement that would have broken a unique index (SQLite's constraint codes,
+ * PostgreSQL's SQLSTATE 23505)? Drizzle wraps the driver's error as its cause.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = 'code' in current ? String(current.code) : '';
+    if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** `table.column`, qualified even where Drizzle would leave it bare (a one-table query's subquery). */
 function qualified(column: AnySQLiteColumn): SQL {
   return sql`${column.table}.${sql.identifier(column.name)}`;
