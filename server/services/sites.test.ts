@@ -7,7 +7,7 @@ import { makeFinding } from '../scan/catalogue';
 import { DEFAULT_INTERVAL_MINUTES, type Settings } from './context';
 import { saveFindingSet } from './scan-sets';
 import { importSites } from './site-import';
-import { createSite } from './sites';
+import { createSite, getSite, updateSite } from './sites';
 
 /**
  * Writes that race: the same request twice at the same moment, as two processes serving one PostgreSQL
@@ -77,6 +77,44 @@ describe('sites written at the same moment', () => {
     }
     expect(one.created + two.created).toBe(450);
     expect(one.duplicates + two.duplicates).toBe(150);
+  });
+
+  it('renames one of two sites onto a host when both are renamed to it at once; the other answers a conflict', async () => {
+    const shop = await createSite({ ...ctx, input: { host: 'shop.example.com' } });
+    const blog = await createSite({ ...ctx, input: { host: 'blog.example.com' } });
+    const results = await Promise.allSettled(
+      [shop, blog].map((site) =>
+        updateSite({ ...ctx, input: { id: site.id, patch: { host: 'www.example.com' } } }),
+      ),
+    );
+    const renamed = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+    expect(renamed).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toBeInstanceOf(AppError);
+    expect(refused[0]).toMatchObject({ code: 'conflict', details: { siteId: renamed[0]?.id } });
+    const hosts = await database.db.select({ host: sites.host }).from(sites);
+    expect(hosts.map((site) => site.host).sort()).toEqual(
+      renamed[0]?.id === shop.id
+        ? ['blog.example.com', 'www.example.com']
+        : ['shop.example.com', 'www.example.com'],
+    );
+  });
+
+  it('applies two changes to one site at once one after the other: neither undoes the other', async () => {
+    const shop = await createSite({
+      ...ctx,
+      input: { host: 'shop.example.com', label: 'Shop', tags: ['old'] },
+    });
+    await Promise.all([
+      updateSite({ ...ctx, input: { id: shop.id, patch: { label: 'Webshop' } } }),
+      updateSite({ ...ctx, input: { id: shop.id, patch: { intervalMinutes: 60, tags: ['eu', 'prod'] } } }),
+    ]);
+    expect(await getSite({ db: database.db, input: { id: shop.id } })).toMatchObject({
+      label: 'Webshop',
+      intervalMinutes: 60,
+      tags: ['eu', 'prod'],
+    });
   });
 
   it('reports a host repeated within one import as a duplicate of the line that created it', async () => {

@@ -4,7 +4,7 @@ import { and, asc, count, eq, inArray, ne, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, DbOrTx, Tx } from '../db';
 import { isActiveScan, scans, sites, siteTags } from '../db/schema';
-import { containsText } from '../db/sql';
+import { containsText, isUniqueViolation, lockedForUpdate } from '../db/sql';
 import { AppError } from '../errors';
 import { formatTarget, parseTarget } from '../scan/target';
 import { MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, type ServiceContext } from './context';
@@ -308,54 +308,65 @@ export async function updateSite({
 }): Promise<SiteView> {
   const { id, patch } = input;
   const settings = await getSettings({ db, defaults });
-  return db.transaction(async (tx) => {
-    const row = await requireSite(tx, id);
-    const at = now();
-    const allowPrivate = patch.allowPrivate ?? row.allowPrivate;
-    const host =
-      patch.host !== undefined || patch.allowPrivate !== undefined
-        ? normalizeHost(patch.host ?? row.host, allowPrivate || settings.allowPrivate)
-        : row.host;
-    if (host !== row.host) {
-      const [existing] = await tx
-        .select({ id: sites.id })
-        .from(sites)
-        .where(and(eq(sites.host, host), ne(sites.id, id)))
-        .limit(1);
-      if (existing) throw duplicateHost(host, existing.id);
-    }
-    const intervalMinutes = patch.intervalMinutes ?? row.intervalMinutes;
-    let nextScanAt = row.nextScanAt;
-    if (host !== row.host) nextScanAt = at;
-    else if (intervalMinutes !== row.intervalMinutes) {
-      const [last] = row.lastScanId
-        ? await tx
-            .select({ finishedAt: scans.finishedAt })
-            .from(scans)
-            .where(eq(scans.id, row.lastScanId))
-            .limit(1)
-        : [];
-      const base = last?.finishedAt ?? at;
-      nextScanAt = new Date(Math.max(at.getTime(), base.getTime() + intervalMinutes * 60_000));
-    }
-    const [updated] = await tx
-      .update(sites)
-      .set({
-        host,
-        label: patch.label ?? row.label,
-        intervalMinutes,
-        enabled: patch.enabled ?? row.enabled,
-        allowPrivate,
-        sourcePath: patch.sourcePath === undefined ? row.sourcePath : checkSourcePath(patch.sourcePath),
-        nextScanAt,
-        updatedAt: at,
-      })
-      .where(eq(sites.id, id))
-      .returning();
-    if (!updated) throw new AppError('not_found', `Site ${id} not found`);
-    if (patch.tags) await replaceTags(tx, id, patch.tags);
-    return toSiteView(updated, patch.tags ?? (await tagsBySite(tx, [id])).get(id) ?? []);
-  });
+  let newHost = null as string | null;
+  try {
+    return await db.transaction(async (tx) => {
+      // Locked until commit: a concurrent change to this site waits and then starts from this one's result.
+      const [row] = await lockedForUpdate(tx.select().from(sites).where(eq(sites.id, id)).limit(1));
+      if (!row) throw new AppError('not_found', `Site ${id} not found`);
+      const at = now();
+      const allowPrivate = patch.allowPrivate ?? row.allowPrivate;
+      const host =
+        patch.host !== undefined || patch.allowPrivate !== undefined
+          ? normalizeHost(patch.host ?? row.host, allowPrivate || settings.allowPrivate)
+          : row.host;
+      if (host !== row.host) {
+        newHost = host;
+        const [existing] = await tx
+          .select({ id: sites.id })
+          .from(sites)
+          .where(and(eq(sites.host, host), ne(sites.id, id)))
+          .limit(1);
+        if (existing) throw duplicateHost(host, existing.id);
+      }
+      const intervalMinutes = patch.intervalMinutes ?? row.intervalMinutes;
+      let nextScanAt = row.nextScanAt;
+      if (host !== row.host) nextScanAt = at;
+      else if (intervalMinutes !== row.intervalMinutes) {
+        const [last] = row.lastScanId
+          ? await tx
+              .select({ finishedAt: scans.finishedAt })
+              .from(scans)
+              .where(eq(scans.id, row.lastScanId))
+              .limit(1)
+          : [];
+        const base = last?.finishedAt ?? at;
+        nextScanAt = new Date(Math.max(at.getTime(), base.getTime() + intervalMinutes * 60_000));
+      }
+      const [updated] = await tx
+        .update(sites)
+        .set({
+          host,
+          label: patch.label ?? row.label,
+          intervalMinutes,
+          enabled: patch.enabled ?? row.enabled,
+          allowPrivate,
+          sourcePath: patch.sourcePath === undefined ? row.sourcePath : checkSourcePath(patch.sourcePath),
+          nextScanAt,
+          updatedAt: at,
+        })
+        .where(eq(sites.id, id))
+        .returning();
+      if (!updated) throw new AppError('not_found', `Site ${id} not found`);
+      if (patch.tags) await replaceTags(tx, id, patch.tags);
+      return toSiteView(updated, patch.tags ?? (await tagsBySite(tx, [id])).get(id) ?? []);
+    });
+  } catch (error) {
+    // Another writer took the host between our check and our update (PostgreSQL runs them side by side).
+    if (newHost === null || !isUniqueViolation(error)) throw error;
+    const existing = await findSiteByHost(db, newHost);
+    throw duplicateHost(newHost, existing?.id ?? 0);
+  }
 }
 
 export async function deleteSite({
