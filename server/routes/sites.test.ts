@@ -197,6 +197,17 @@ describe('PATCH /api/sites/:id', () => {
     expect((await t.app.request('/api/sites/999', jsonRequest('PATCH', { label: 'x' }))).status).toBe(404);
   });
 
+  it('sets and clears the region a site must be scanned from, and refuses a malformed one', async () => {
+    const site = await json(await post({ host: 'eu.example.com', region: 'EU-West' }));
+    expect(site.region).toBe('eu-west');
+    const cleared = await t.app.request(`/api/sites/${site.id}`, jsonRequest('PATCH', { region: null }));
+    expect(await json(cleared)).toMatchObject({ region: null });
+    const bad = await t.app.request(`/api/sites/${site.id}`, jsonRequest('PATCH', { region: 'eu west' }));
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.message).toContain('region');
+    expect(await json(await t.app.request(`/api/sites/${site.id}`))).toMatchObject({ region: null });
+  });
+
   it('refuses to turn off private scanning for an IP-literal site', async () => {
     const site = await json(await post({ host: '10.0.0.5', allowPrivate: true }));
     const response = await t.app.request(

@@ -29,6 +29,13 @@ export const siteFieldsSchema = z.object({
   allowPrivate: z.boolean(),
   /** A Django checkout on this host to audit with every scan (absolute path), or null. */
   sourcePath: z.string().trim().min(1).max(4096).nullable(),
+  /** Only workers with this region label scan the site (PostgreSQL workers, `--region`); null for any. */
+  region: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9-]{0,29}$/, "a region is 1-30 of a-z 0-9 - (a worker's --region label)")
+    .nullable(),
 });
 
 export const newSiteSchema = siteFieldsSchema.partial().required({ host: true }).strict();
@@ -57,6 +64,7 @@ export interface SiteView {
   enabled: boolean;
   allowPrivate: boolean;
   sourcePath: string | null;
+  region: string | null;
   nextScanAt: string;
   lastScanId: number | null;
   createdAt: string;
@@ -98,6 +106,7 @@ export function toSiteView(row: SiteRow, tags: readonly string[]): SiteView {
     enabled: row.enabled,
     allowPrivate: row.allowPrivate,
     sourcePath: row.sourcePath,
+    region: row.region,
     nextScanAt: row.nextScanAt.toISOString(),
     lastScanId: row.lastScanId,
     createdAt: row.createdAt.toISOString(),
@@ -148,6 +157,7 @@ export interface SiteToInsert {
   enabled: boolean;
   allowPrivate: boolean;
   sourcePath?: string | null;
+  region?: string | null;
 }
 
 function siteValues(site: SiteToInsert, at: Date): typeof sites.$inferInsert {
@@ -158,6 +168,7 @@ function siteValues(site: SiteToInsert, at: Date): typeof sites.$inferInsert {
     enabled: site.enabled,
     allowPrivate: site.allowPrivate,
     sourcePath: site.sourcePath ?? null,
+    region: site.region ?? null,
     nextScanAt: at,
     createdAt: at,
     updatedAt: at,
@@ -232,6 +243,7 @@ export async function createSite({
         enabled: input.enabled ?? true,
         allowPrivate,
         sourcePath,
+        region: input.region ?? null,
       },
       now(),
     ),
@@ -352,6 +364,7 @@ export async function updateSite({
           enabled: patch.enabled ?? row.enabled,
           allowPrivate,
           sourcePath: patch.sourcePath === undefined ? row.sourcePath : checkSourcePath(patch.sourcePath),
+          region: patch.region === undefined ? row.region : patch.region,
           nextScanAt,
           updatedAt: at,
         })
