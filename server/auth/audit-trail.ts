@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Db } from '../db';
 import { apiTokens, invitations, sites, users } from '../db/schema';
+import { MAX_ROW_ID } from '../db/sql';
 import type { AppEnv } from '../routes/env';
 import { recordAudit } from '../services/audit-log';
 import { routePatternOf } from './middleware';
@@ -63,7 +64,8 @@ export function resourceOf(pattern: string): string {
 export function idParamOf(pattern: string, path: string): number | null {
   const at = pattern.split('/').indexOf(':id');
   const value = at < 0 ? undefined : path.split('/')[at];
-  return value && /^[1-9]\d{0,14}$/.test(value) ? Number(value) : null;
+  // An id no row can have (beyond PostgreSQL's integer) is not looked up: the route answers 400 for it.
+  return value && /^[1-9]\d{0,14}$/.test(value) && Number(value) <= MAX_ROW_ID ? Number(value) : null;
 }
 
 /** A name for the thing, read before a delete takes it away: the site's host, the user's address… */

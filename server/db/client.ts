@@ -184,7 +184,8 @@ export function openPostgres(url: string, options: { poolSize?: number } = {}): 
     sqlite: null,
     pool,
     async close() {
-      await pool.end();
+      // Safe to call twice (a test that closes the database under the app, then tears the app down).
+      if (!pool.ended) await pool.end();
     },
   };
 }
