@@ -177,7 +177,6 @@ export const settings = sqliteTable('settings', {
 
 // ---- Alerts ----
 
-
 /** The incident engine's memory of a site between scans (server/alerts/engine.ts SiteMemory), as JSON. */
 export const alertSiteStates = sqliteTable('alert_site_states', {
   siteId: integer('site_id')
@@ -362,7 +361,6 @@ export const alertMutes = sqliteTable(
 );
 
 // ---- Accounts ----
-
 
 export const users = sqliteTable(
   'users',

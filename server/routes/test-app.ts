@@ -128,7 +128,8 @@ export async function createTestApp(
   }
 
   async function tokenFor(user: SessionUser, scope: TokenScope = 'write'): Promise<string> {
-    return (await createApiToken(database.db, { user, name: `${scope} token`, scope, now: clock.now() })).token;
+    return (await createApiToken(database.db, { user, name: `${scope} token`, scope, now: clock.now() }))
+      .token;
   }
 
   async function sessionFor(user: SessionUser): Promise<Credential> {
