@@ -220,7 +220,10 @@ function percentile(samples: number[], p: number): number {
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const ms = (value: number) => `${value.toFixed(2)} ms`;
 
-/** Wall-clock and CPU percentiles of a request; CPU time is the steadier number on a shared, busy machine. */
+/**
+ * Wall-clock and CPU percentiles of a request; CPU time is the steadier number on a shared, busy machine.
+ * It is this process's CPU only: on PostgreSQL the server's share is left out.
+ */
 async function time(
   samples: number,
   request: () => Response | Promise<Response>,
@@ -251,7 +254,7 @@ async function time(
 
 function report(label: string, result: Awaited<ReturnType<typeof time>>): void {
   console.log(
-    `${label.padEnd(40)} p50 ${ms(result.p50)}  p95 ${ms(result.p95)}   (CPU p50 ${ms(result.cpuP50)}  p95 ${ms(result.cpuP95)})  ${result.bytes} bytes`,
+    `${label.padEnd(40)} p50 ${ms(result.p50)}  p95 ${ms(result.p95)}   (this process's CPU p50 ${ms(result.cpuP50)}  p95 ${ms(result.cpuP95)})  ${result.bytes} bytes`,
   );
 }
 
