@@ -291,7 +291,7 @@ CREATE INDEX "incidents_site_opened_idx" ON "incidents" USING btree ("site_id","
 CREATE INDEX "incidents_status_opened_idx" ON "incidents" USING btree ("status","opened_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "invitations_token_hash_unique" ON "invitations" USING btree ("token_hash");--> statement-breakpoint
 CREATE INDEX "invitations_email_idx" ON "invitations" USING btree ("email");--> statement-breakpoint
-CREATE INDEX "scans_site_history_idx" ON "scans" USING btree ("site_id","started_at","state","outcome","grade","score","finding_set_id");--> statement-breakpoint
+CREATE INDEX "scans_site_history_idx" ON "scans" USING btree ("site_id","started_at","id","state","outcome","grade","score","finding_set_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "scans_active_site_unique" ON "scans" USING btree ("site_id") WHERE "scans"."state" in ('queued', 'running');--> statement-breakpoint
 CREATE INDEX "scans_errors_idx" ON "scans" USING btree ("id") WHERE "scans"."outcome" = 'error';--> statement-breakpoint
 CREATE INDEX "sessions_user_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint

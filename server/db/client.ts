@@ -341,7 +341,8 @@ export async function storageByObject(database: Database): Promise<{ name: strin
       .prepare('select name, sum(pgsize) as bytes from dbstat group by name order by bytes desc')
       .all() as { name: string; bytes: number }[];
   const result = await requirePool(database).query<{ name: string; bytes: string }>(
-    `select c.relname as name, pg_total_relation_size(c.oid) as bytes from pg_class c
+    // A table's own size (with its TOAST data) and each index apart, as SQLite's dbstat reports them.
+    `select c.relname as name, case c.relkind when 'r' then pg_table_size(c.oid) else pg_relation_size(c.oid) end as bytes from pg_class c
      join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = 'public' and c.relkind in ('r', 'i') order by bytes desc`,
   );

@@ -134,6 +134,7 @@ export const scans = pgTable(
     index('scans_site_history_idx').on(
       table.siteId,
       table.startedAt,
+      table.id,
       table.state,
       table.outcome,
       table.grade,

@@ -129,10 +129,12 @@ export const scans = sqliteTable(
   },
   (table) => [
     // A site's history in time order, covering what the history and trend read: one site's year is one
-    // contiguous index range instead of a row lookup per scan scattered over the table.
+    // contiguous index range instead of a row lookup per scan scattered over the table. `id` is spelled out
+    // (SQLite has it in every index anyway) so PostgreSQL, ordering by (started_at, id), reads the index alone.
     index('scans_site_history_idx').on(
       table.siteId,
       table.startedAt,
+      table.id,
       table.state,
       table.outcome,
       table.grade,

@@ -296,11 +296,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       wakeScheduled = true;
       setImmediate(() => {
         wakeScheduled = false;
-        // A web process hands the new scan to the workers; a worker here starts it at once.
-        void guarded('handing queued scans to workers', async () => {
-          if (roles.schedule || !roles.work) await queue.dispatch();
-          await pump();
-        });
+        // New sites and scan requests are queued (and handed to workers) at once, not at the next tick: a
+        // scheduler ticks; a web node queues what is due itself; a worker looks for work.
+        if (roles.schedule) void safeTick();
+        else
+          void guarded('queueing requested scans', async () => {
+            if (!roles.work) await queue.enqueueDue();
+            await pump();
+          });
       });
     },
 
