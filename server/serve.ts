@@ -103,7 +103,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     defaultIntervalMinutes: DEFAULT_INTERVAL_MINUTES,
   };
   // A read-only, full or locked database (or a PostgreSQL server not up yet) is waited out, not a crash loop.
-  const database = await waitForMigratedDatabase(options.dataDir, { log });
+  const database = await waitForMigratedDatabase(options.dataDir, {
+    log,
+    poolSize: config.VIGIL_DATABASE_POOL_SIZE,
+  });
   const worker = `${hostname()}:${process.pid}`;
   let queue: ScanQueue;
   try {

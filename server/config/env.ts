@@ -31,6 +31,8 @@ const envSchema = z.object({
     ),
   /** What `vigil serve` runs: web (API, dashboard), scheduler, worker (scans), or all three (PostgreSQL for the split). */
   VIGIL_ROLE: z.enum(['all', 'web', 'scheduler', 'worker']).default('all'),
+  /** PostgreSQL: connections each process keeps for queries (pg-boss keeps 2 more of its own). */
+  VIGIL_DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(10),
   /** A worker's region label: it also scans the sites that require this region. */
   VIGIL_REGION: z
     .string()

@@ -191,8 +191,13 @@ export function openPostgres(url: string, options: { poolSize?: number } = {}): 
 }
 
 /** Opens a data directory's SQLite file, or a PostgreSQL database when given a `postgres://` URL. */
-export function openDatabase(location: string, options: { busyTimeoutMs?: number } = {}): Database {
-  return isPostgresUrl(location) ? openPostgres(location) : openSqlite(databaseFile(location), options);
+export function openDatabase(
+  location: string,
+  options: { busyTimeoutMs?: number; poolSize?: number } = {},
+): Database {
+  return isPostgresUrl(location)
+    ? openPostgres(location, options)
+    : openSqlite(databaseFile(location), options);
 }
 
 /** How many migrations the database has applied: its schema version. */
@@ -259,8 +264,11 @@ export async function applyMigrations(database: Database): Promise<number> {
 }
 
 /** Opens a data directory's database or a PostgreSQL URL and brings its schema up to date. */
-export async function openMigratedDatabase(location: string): Promise<Database> {
-  const database = openDatabase(location);
+export async function openMigratedDatabase(
+  location: string,
+  options: { poolSize?: number } = {},
+): Promise<Database> {
+  const database = openDatabase(location, options);
   try {
     await applyMigrations(database);
   } catch (error) {
@@ -279,7 +287,7 @@ export async function openMigratedDatabase(location: string): Promise<Database> 
  */
 export async function waitForMigratedDatabase(
   location: string,
-  options: { log: (line: string) => void; retryMs?: number },
+  options: { log: (line: string) => void; retryMs?: number; poolSize?: number },
 ): Promise<Database> {
   const retryMs = options.retryMs ?? START_RETRY_MS;
   const where = isPostgresUrl(location) ? redactUrl(location) : databaseFile(location);
@@ -287,7 +295,10 @@ export async function waitForMigratedDatabase(
   for (;;) {
     let fault: StorageFault | null;
     try {
-      const database = await openMigratedDatabase(location);
+      const database = await openMigratedDatabase(
+        location,
+        options.poolSize ? { poolSize: options.poolSize } : {},
+      );
       // SQLite falls back to read-only when it may not write the file: that is not a database to serve from.
       if (!database.sqlite?.readonly) {
         if (waitingFor) options.log('vigil: the database takes writes now; starting');

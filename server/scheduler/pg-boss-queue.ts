@@ -84,7 +84,8 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
   const log = options.log ?? (() => {});
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
-    max: 4,
+    // Few connections: a job fetch or completion is one short statement (docs/operations.md counts them).
+    max: 2,
     application_name: 'vigil-queue',
     // Expiry of leases is checked by the scheduler's tick (expire()); pg-boss's own maintenance archives.
     supervise: true,

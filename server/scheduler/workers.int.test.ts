@@ -42,7 +42,9 @@ function spawnVigil(role: 'scheduler' | 'worker', name: string) {
       VIGIL_DNS_SERVERS: fleet.dnsServer,
       VIGIL_ALLOW_PRIVATE: '1',
       NODE_EXTRA_CA_CERTS: fleet.caCertFile,
-      VIGIL_SCAN_CONCURRENCY: '8',
+      // Workers as docs/operations.md sizes them: 16 scans at once over 4 pooled connections.
+      VIGIL_SCAN_CONCURRENCY: '16',
+      VIGIL_DATABASE_POOL_SIZE: '4',
       VIGIL_WORKER_POLL_MS: '200',
       VIGIL_JOB_LEASE_SECONDS: String(LEASE_SECONDS),
       VIGIL_JOB_RETRY_DELAY_SECONDS: '1',
