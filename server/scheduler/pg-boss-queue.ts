@@ -136,9 +136,7 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
     let handed = 0;
     let afterId = 0;
     for (;;) {
-      const queued = (
-        await listQueuedScans({ db, input: { queuedSince, limit: DISPATCH_BATCH + afterId } })
-      ).slice(afterId);
+      const queued = await listQueuedScans({ db, input: { queuedSince, afterId, limit: DISPATCH_BATCH } });
       if (queued.length === 0) break;
       for (const scan of queued) await ensureQueue(queueFor(scan.region), false);
       await boss.insert(
@@ -157,8 +155,8 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
         })),
       );
       handed += queued.length;
+      afterId = queued[queued.length - 1]?.scanId ?? afterId;
       if (queued.length < DISPATCH_BATCH) break;
-      afterId += queued.length;
     }
     lastSweep = startedAt;
     return handed;
@@ -266,7 +264,12 @@ export async function createPgBossQueue(options: PgBossQueueOptions): Promise<Sc
 
     async depth() {
       const active = await countActiveScans({ db });
-      const queues = [...known].filter((name) => name !== DEAD_LETTER_QUEUE);
+      // Every region's queue, not only the ones this process has used.
+      const queues = (await boss.getQueues())
+        .map((queue) => queue.name)
+        .filter(
+          (name) => name === SCAN_QUEUE || (name.startsWith(`${SCAN_QUEUE}-`) && name !== DEAD_LETTER_QUEUE),
+        );
       const waiting = await Promise.all(queues.map((name) => boss.getQueueSize(name, { before: 'active' })));
       const fresh = await Promise.all(queues.map((name) => boss.getQueueSize(name, { before: 'retry' })));
       const sum = (sizes: number[]) => sizes.reduce((total, size) => total + size, 0);

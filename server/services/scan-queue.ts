@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gte, inArray, like, lte, notInArray } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, like, lte, notInArray } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db';
 import { isActiveScan, isFailedScan, type ScanOutcome, scans, sites } from '../db/schema';
 import { AppError } from '../errors';
@@ -202,13 +202,13 @@ export async function claimScan({
   });
 }
 
-/** Queued scans with their site's required region, oldest first: what a dispatcher hands to workers. */
+/** Queued scans with their site's required region, in queue order (by id), after `afterId`: what a dispatcher hands to workers. */
 export async function listQueuedScans({
   db,
   input,
-}: Pick<ServiceContext, 'db'> & { input: { queuedSince: Date | null; limit: number } }): Promise<
-  { scanId: number; siteId: number; region: string | null; trigger: string }[]
-> {
+}: Pick<ServiceContext, 'db'> & {
+  input: { queuedSince: Date | null; afterId: number; limit: number };
+}): Promise<{ scanId: number; siteId: number; region: string | null; trigger: string }[]> {
   return db
     .select({ scanId: scans.id, siteId: scans.siteId, region: sites.region, trigger: scans.trigger })
     .from(scans)
@@ -217,10 +217,11 @@ export async function listQueuedScans({
       and(
         isActiveScan(scans.state),
         eq(scans.state, 'queued'),
+        gt(scans.id, input.afterId),
         input.queuedSince ? gte(scans.queuedAt, input.queuedSince) : undefined,
       ),
     )
-    .orderBy(asc(scans.queuedAt), asc(scans.id))
+    .orderBy(asc(scans.id))
     .limit(input.limit);
 }
 
