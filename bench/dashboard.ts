@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir,
+    storage: dataDir,
     dnsServers: [dns.server],
     allowPrivate: true,
     tickCron: '*/2 * * * * *',

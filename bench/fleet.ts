@@ -104,7 +104,7 @@ async function serveVigil(): Promise<void> {
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir,
+    storage: dataDir,
     dnsServers: [args['dns-server']!],
     allowPrivate: true,
     scanConcurrency: CONCURRENCY,

@@ -21,7 +21,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'vigil-e2e-'));
 const server = await startServer({
   port: 0,
   host: '127.0.0.1',
-  dataDir,
+  storage: dataDir,
   dnsServers: [fleet.dnsServer],
   allowPrivate: true,
   extraCaPems: [fleet.caCertPem],

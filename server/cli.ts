@@ -114,7 +114,7 @@ async function serveCommand(args: string[]): Promise<number> {
   const server = await startServer({
     port: config.VIGIL_PORT,
     host: config.VIGIL_HOST,
-    dataDir: storageLocation(),
+    storage: storageLocation(),
     role: role as (typeof ROLES)[number],
     ...(values.region !== undefined ? { region: values.region } : {}),
     ...(concurrency !== undefined ? { workerConcurrency: concurrency } : {}),

@@ -41,7 +41,7 @@ function start(): Promise<RunningServer> {
   return startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir: storage.url,
+    storage: storage.url,
     extraCaPems: [fleet.caCertPem],
     dnsServers: [fleet.dnsServer],
     allowPrivate: true,

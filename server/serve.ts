@@ -18,8 +18,8 @@ export type ServerRole = 'all' | 'web' | 'scheduler' | 'worker';
 export interface ServerOptions {
   port: number;
   host: string;
-  /** A data directory (SQLite) or a `postgres://` URL. */
-  dataDir: string;
+  /** Where the data lives: a data directory (SQLite) or a `postgres://` URL. */
+  storage: string;
   /** Default VIGIL_ROLE: what this process runs. Anything but `all` needs PostgreSQL. */
   role?: ServerRole;
   /** Default VIGIL_REGION: this worker's region label. */
@@ -88,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((line: string) => console.log(line));
   const role = options.role ?? config.VIGIL_ROLE;
   const runs = ROLES[role];
-  const onPostgres = isPostgresUrl(options.dataDir);
+  const onPostgres = isPostgresUrl(options.storage);
   if (role !== 'all' && !onPostgres)
     throw new AppError(
       'invalid_request',
@@ -103,7 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     defaultIntervalMinutes: DEFAULT_INTERVAL_MINUTES,
   };
   // A read-only, full or locked database (or a PostgreSQL server not up yet) is waited out, not a crash loop.
-  const database = await waitForMigratedDatabase(options.dataDir, {
+  const database = await waitForMigratedDatabase(options.storage, {
     log,
     poolSize: config.VIGIL_DATABASE_POOL_SIZE,
   });
@@ -113,7 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     queue = onPostgres
       ? await createPgBossQueue({
           db: database.db,
-          databaseUrl: options.dataDir,
+          databaseUrl: options.storage,
           worker,
           region,
           leaseSeconds: config.VIGIL_JOB_LEASE_SECONDS,

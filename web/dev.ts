@@ -11,7 +11,7 @@ const config = env();
 const api = await startServer({
   port: config.VIGIL_PORT,
   host: '127.0.0.1',
-  dataDir: config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR,
+  storage: config.VIGIL_DATABASE_URL ?? config.VIGIL_DATA_DIR,
   // The dev server serves the dashboard from source; the API server serves only the API.
   dashboardDir: null,
   role: 'all',

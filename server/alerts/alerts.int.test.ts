@@ -82,7 +82,7 @@ beforeAll(async () => {
   server = await startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir,
+    storage: dataDir,
     extraCaPems: [fleet.caCertPem],
     dnsServers: [fleet.dnsServer],
     allowPrivate: true,

@@ -26,7 +26,7 @@ async function start(): Promise<Started> {
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir: database.url,
+    storage: database.url,
     dashboardDir: null,
     tickCron: '0 0 0 1 1 *',
     shutdownGraceMs: 0,

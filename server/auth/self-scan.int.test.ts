@@ -114,7 +114,7 @@ beforeAll(async () => {
   vigil = await startServer({
     port: 0,
     host: '127.0.0.1',
-    dataDir,
+    storage: dataDir,
     dashboardDir: dashboard,
     tickCron: '0 0 0 1 1 *',
     trustProxy: true,
