@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { count, eq } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDatabase, testPostgresUrl } from '../testing/postgres';
+import { createDatabase, freeLoopbackPort, testPostgresUrl } from '../testing/postgres';
 import {
   appliedMigrationCount,
   type Database,
@@ -169,15 +169,6 @@ describe('transactions', () => {
   });
 });
 
-/** A TCP port on loopback that nothing listens on (it was free a moment ago). */
-async function unusedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** Starts answering on `port` by relaying every connection to the real server: the server "comes up". */
 async function relay(port: number, target: URL): Promise<() => Promise<void>> {
   const sockets = new Set<net.Socket>();
@@ -201,7 +192,7 @@ async function relay(port: number, target: URL): Promise<() => Promise<void>> {
 describe.skipIf(testDialect() === 'sqlite')('waitForMigratedDatabase on PostgreSQL', () => {
   it('waits for a server that is not up yet, says why once, and starts when it answers', async () => {
     const real = new URL(await freshLocation());
-    const port = await unusedPort();
+    const port = await freeLoopbackPort();
     const location = new URL(real);
     location.port = String(port);
 

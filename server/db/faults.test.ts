@@ -1,8 +1,8 @@
-import net from 'node:net';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../testing/postgres';
 import { type Database, databaseFile, openDatabase, openPostgres } from './client';
 import { checkDatabaseHealth, storageFault } from './faults';
 import { settings } from './schema';
@@ -125,15 +125,6 @@ describe.skipIf(testDialect() === 'pg')('SQLite file faults', () => {
   });
 });
 
-/** A TCP port on loopback that nothing listens on (it was free a moment ago). */
-async function unusedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** A connection of its own to the test database, as another process (psql, a migration, a backup) would hold. */
 async function otherPostgresConnection(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
@@ -145,7 +136,7 @@ async function otherPostgresConnection(url: string): Promise<pg.Client> {
 // What a PostgreSQL server answers (SQLSTATEs, refused connections) has no SQLite counterpart.
 describe.skipIf(testDialect() === 'sqlite')('PostgreSQL faults', () => {
   it('a server nobody answers on is unreachable, for queries and for health', async () => {
-    const database = openPostgres(`postgres://postgres@127.0.0.1:${await unusedPort()}/vigil`);
+    const database = openPostgres(`postgres://postgres@127.0.0.1:${await freeLoopbackPort()}/vigil`);
     cleanups.push(database.close);
     const thrown = await thrownBy(database.db.select().from(settings));
     expect(storageFault(thrown)).toEqual({

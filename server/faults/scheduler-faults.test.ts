@@ -6,10 +6,10 @@ import { databaseFile } from '../db';
 import { scans } from '../db/schema';
 import { createTempDatabase, type TempDatabase, testDialect } from '../db/temp-database';
 import { createClock, TEST_DEFAULTS } from '../routes/test-app';
-import { createPgBossQueue } from '../scheduler/pg-boss-queue';
 import { createSqliteScanQueue, type ScanQueue } from '../scheduler/queue';
 import { createScheduler } from '../scheduler/scheduler';
 import { createScriptedScan } from '../scheduler/scripted-scan';
+import { createTestPgBossQueue } from '../scheduler/testing';
 import { getSiteHistory } from '../services/history';
 import { createSite } from '../services/sites';
 
@@ -79,16 +79,11 @@ describe('scheduler over a database that refuses writes', () => {
     const lines: string[] = [];
     const random = () => 0.5;
     const queue: ScanQueue = onPostgres
-      ? await createPgBossQueue({
+      ? await createTestPgBossQueue({
           db: database.db,
           databaseUrl: database.url,
           worker: 'faults-test-worker',
-          region: null,
-          leaseSeconds: 60,
-          retryLimit: 2,
-          retryDelaySeconds: 1,
           now: clock.now,
-          random,
         })
       : createSqliteScanQueue({ db: database.db, now: clock.now, random });
     const scheduler = createScheduler({

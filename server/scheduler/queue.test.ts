@@ -8,10 +8,10 @@ import { makeFinding } from '../scan/catalogue';
 import { getSiteHistory } from '../services/history';
 import { GAVE_UP_PREFIX, MAX_SCAN_ATTEMPTS, requestScan } from '../services/scan-queue';
 import { createSite, updateSite } from '../services/sites';
-import { createPgBossQueue } from './pg-boss-queue';
 import { type ClaimedScan, createSqliteScanQueue, type ScanQueue } from './queue';
 import { createScheduler } from './scheduler';
 import { createScriptedScan, scanResultFor } from './scripted-scan';
+import { createTestPgBossQueue } from './testing';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -171,16 +171,13 @@ if (testDialect() === 'pg') {
   const pgBoss =
     (overrides: { leaseSeconds?: number; retryLimit?: number } = {}): QueueFactory =>
     (deps) =>
-      createPgBossQueue({
+      createTestPgBossQueue({
         db: deps.db,
         databaseUrl: deps.url,
         worker: deps.worker,
         region: deps.region ?? null,
-        leaseSeconds: overrides.leaseSeconds ?? 60,
-        retryLimit: overrides.retryLimit ?? 2,
-        retryDelaySeconds: 1,
         now: deps.now,
-        random: () => 0.5,
+        ...overrides,
       });
 
   describeScanQueueContract('PostgreSQL (pg-boss)', pgBoss());

@@ -10,10 +10,10 @@ import { getSiteHistory } from '../services/history';
 import { countActiveScans, MAX_SCAN_ATTEMPTS, requestScan } from '../services/scan-queue';
 import { updateSettings } from '../services/settings';
 import { createSite, getSite } from '../services/sites';
-import { createPgBossQueue } from './pg-boss-queue';
 import { createSqliteScanQueue, type ScanQueue } from './queue';
 import { createScheduler, type RunScan, type Scheduler } from './scheduler';
 import { createScriptedScan } from './scripted-scan';
+import { createTestPgBossQueue } from './testing';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -44,17 +44,12 @@ async function setup(
   /** The queue `vigil serve` gives its scheduler: the scans table on SQLite, pg-boss on PostgreSQL. */
   const openQueue = async (db: Database['db']): Promise<ScanQueue> => {
     if (!onPostgres) return createSqliteScanQueue({ db, now: clock.now, random });
-    const queue = await createPgBossQueue({
+    const queue = await createTestPgBossQueue({
       db,
       databaseUrl: database.url,
       // Each scheduler stands for a process of its own.
       worker: `scheduler-test-${queues.length + 1}`,
-      region: null,
-      leaseSeconds: 60,
-      retryLimit: 2,
-      retryDelaySeconds: 1,
       now: clock.now,
-      random,
       log: (line) => logs.push(line),
     });
     queues.push(queue);

@@ -137,7 +137,8 @@ function configLines(settings: Record<string, string>): string {
   return `\n# throwaway test server (server/testing/postgres.ts)\n${lines.join('\n')}\n`;
 }
 
-async function freeLoopbackPort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+export async function freeLoopbackPort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject);
